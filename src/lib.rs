@@ -1,0 +1,12 @@
+//! smb3fs: an SMB 3.1.1 client and a FUSE filesystem on top of it.
+//!
+//! Layers, from the wire up:
+//! - [`proto`]: sans-I/O message codecs (no sockets, no tokio).
+//! - [`crypto`]: key derivation, pre-authentication hash, signing and sealing.
+//! - [`auth`]: NTLMv2 inside SPNEGO.
+//! - [`client`]: the tokio connection, session, tree and file operations.
+
+pub mod auth;
+pub mod client;
+pub mod crypto;
+pub mod proto;
