@@ -8,5 +8,6 @@
 
 pub mod auth;
 pub mod client;
+pub mod config;
 pub mod crypto;
 pub mod proto;

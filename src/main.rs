@@ -1,3 +1,229 @@
-fn main() {
-    env_logger::init();
+//! The `smb3fs` command line.
+
+use std::io::{Read, Write};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use futures::{StreamExt, TryStreamExt};
+
+use smb3fs::client::{Client, OpenOptions};
+use smb3fs::config::{parse_target, Options, Target};
+use smb3fs::proto::create::{FILE_NON_DIRECTORY_FILE, FILE_OVERWRITE_IF};
+
+#[derive(Parser)]
+#[command(name = "smb3fs", version, about = "SMB 3.1.1 client over an encrypted session, and a FUSE mount")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+struct Common {
+    /// //HOST[:PORT]/SHARE
+    target: String,
+    /// Comma-separated options (mount.cifs names): username=, credentials=FILE, domain=, port=,
+    /// vers=, min_vers=, max_vers=, seal[=no], cipher=aes-128-gcm:..., connect_timeout=SECONDS.
+    /// The password comes from the credentials file or $PASSWD, never from the command line.
+    #[arg(short = 'o', value_name = "OPTIONS")]
+    options: Vec<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Connect and print the negotiated dialect, cipher, signing and session flags.
+    Info {
+        #[command(flatten)]
+        common: Common,
+    },
+    /// List a directory of the share.
+    Ls {
+        #[command(flatten)]
+        common: Common,
+        /// Directory inside the share (default: its root).
+        #[arg(default_value = "/")]
+        path: String,
+    },
+    /// Copy a file from the share to a local file ("-" for standard output).
+    Get {
+        #[command(flatten)]
+        common: Common,
+        remote: String,
+        local: String,
+    },
+    /// Copy a local file ("-" for standard input) to the share.
+    Put {
+        #[command(flatten)]
+        common: Common,
+        local: String,
+        remote: String,
+        /// Ask the server to write through to its disk before answering each write.
+        #[arg(long)]
+        write_through: bool,
+    },
+}
+
+type CliResult<T> = Result<T, String>;
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("smb3fs: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("smb3fs: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn connect(common: &Common) -> CliResult<(Client, Options, Target)> {
+    let target = parse_target(&common.target)?;
+    let opts = Options::parse(common.options.iter().map(String::as_str))?;
+    let creds = opts.credentials(&|k| std::env::var(k).ok())?;
+    let connect = opts.connect_options(&target, creds)?;
+    let client = Client::connect(&connect).await.map_err(|e| e.to_string())?;
+    Ok((client, opts, target))
+}
+
+async fn run(cli: Cli) -> CliResult<()> {
+    match cli.command {
+        Command::Info { common } => {
+            let (client, _, target) = connect(&common).await?;
+            let i = client.info();
+            println!("server:        {}:{}", target.host, target.port.unwrap_or(445));
+            println!("share:         {}", i.share);
+            println!("dialect:       {}", i.dialect_name());
+            println!("cipher:        {}", i.cipher.map(|c| c.name()).unwrap_or("none"));
+            println!("encrypted:     {}", if i.encrypted { "yes (every message after logon)" } else { "no" });
+            println!("signing:       {}", i.signing.name());
+            println!("session flags: {:#06x}{}", i.session_flags, session_flag_names(i.session_flags));
+            println!("share flags:   {:#010x}", i.share_flags);
+            println!("max read:      {}", i.max_read_size);
+            println!("max write:     {}", i.max_write_size);
+            client.disconnect().await;
+        }
+        Command::Ls { common, path } => {
+            let (client, _, _) = connect(&common).await?;
+            let mut entries = client.list_dir(&path).await.map_err(|e| e.to_string())?;
+            entries.sort_by(|a, b| a.name.cmp(&b.name));
+            let mut out = std::io::stdout().lock();
+            for e in entries {
+                let kind = if e.attrs.is_dir() { 'd' } else { '-' };
+                let _ = writeln!(out, "{kind} {:>12} {}", e.attrs.size, e.name);
+            }
+            client.disconnect().await;
+        }
+        Command::Get { common, remote, local } => {
+            let (client, _, _) = connect(&common).await?;
+            let r = get(&client, &remote, &local).await;
+            client.disconnect().await;
+            r?;
+        }
+        Command::Put { common, local, remote, write_through } => {
+            let (client, opts, _) = connect(&common).await?;
+            let r = put(&client, &local, &remote, write_through || opts.write_through).await;
+            client.disconnect().await;
+            r?;
+        }
+    }
+    Ok(())
+}
+
+fn session_flag_names(flags: u16) -> String {
+    let mut names = Vec::new();
+    for (bit, name) in [(1, "guest"), (2, "null"), (4, "encrypt-data")] {
+        if flags & bit != 0 {
+            names.push(name);
+        }
+    }
+    if names.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", names.join(", "))
+    }
+}
+
+/// Requests kept in flight by `get` and `put`.
+const WINDOW: usize = 8;
+
+async fn get(client: &Client, remote: &str, local: &str) -> CliResult<()> {
+    let file = client.open(remote, &OpenOptions::read()).await.map_err(|e| e.to_string())?;
+    let result = async {
+        let size = file.attrs.size;
+        let chunk = client.max_read() as u64;
+        let mut out: Box<dyn Write> = if local == "-" {
+            Box::new(std::io::stdout().lock())
+        } else {
+            Box::new(std::fs::File::create(local).map_err(|e| format!("cannot create {local}: {e}"))?)
+        };
+        let reads = futures::stream::iter(0..size.div_ceil(chunk))
+            .map(|i| {
+                let len = (size - i * chunk).min(chunk) as u32;
+                client.read(file.file_id, i * chunk, len)
+            })
+            .buffered(WINDOW);
+        futures::pin_mut!(reads);
+        while let Some(data) = reads.next().await {
+            let data = data.map_err(|e| e.to_string())?;
+            out.write_all(&data).map_err(|e| format!("writing {local}: {e}"))?;
+        }
+        out.flush().map_err(|e| format!("writing {local}: {e}"))
+    }
+    .await;
+    let closed = client.close(file.file_id).await.map_err(|e| e.to_string());
+    result.and(closed)
+}
+
+async fn put(client: &Client, local: &str, remote: &str, write_through: bool) -> CliResult<()> {
+    let mut input: Box<dyn Read> = if local == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        Box::new(std::fs::File::open(local).map_err(|e| format!("cannot open {local}: {e}"))?)
+    };
+    let o = OpenOptions::read_write().disposition(FILE_OVERWRITE_IF).options(FILE_NON_DIRECTORY_FILE);
+    let file = client.open(remote, &o).await.map_err(|e| e.to_string())?;
+    let chunk = client.max_write() as usize;
+    let mut offset = 0u64;
+    let mut read_error = None;
+    let chunks = std::iter::from_fn(|| {
+        let mut buf = vec![0u8; chunk];
+        let mut filled = 0;
+        while filled < chunk {
+            match input.read(&mut buf[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    read_error = Some(format!("reading {local}: {e}"));
+                    return None;
+                }
+            }
+        }
+        if filled == 0 {
+            return None;
+        }
+        buf.truncate(filled);
+        let at = offset;
+        offset += filled as u64;
+        Some((at, buf))
+    });
+    let written = futures::stream::iter(chunks)
+        .map(|(at, buf)| async move { client.write(file.file_id, at, &buf, write_through).await })
+        .buffer_unordered(WINDOW)
+        .try_for_each(|_| async { Ok(()) })
+        .await
+        .map_err(|e| e.to_string());
+    let closed = client.close(file.file_id).await.map_err(|e| e.to_string());
+    written?;
+    if let Some(e) = read_error {
+        return Err(e);
+    }
+    closed
 }

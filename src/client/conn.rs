@@ -1,0 +1,458 @@
+//! One TCP connection to the server: framing, message ids, credits, signing and sealing, and one
+//! reader task that hands each response to the request waiting for it.
+//!
+//! Many requests are in flight at once. A request takes credits (one per 64 KiB of payload under
+//! large MTU) from a semaphore the server refills through the credits it grants, so we never send
+//! more than the server allows. Messages ids are taken in order under a short lock.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
+use tokio::sync::{oneshot, Semaphore};
+
+use super::error::{ClientError, Result};
+use crate::crypto::kdf::SessionKeys;
+use crate::crypto::seal::{Decryptor, Encryptor};
+use crate::crypto::{signing, SigningAlgorithm};
+use crate::proto::header::{
+    Command, Header, FLAGS_ASYNC_COMMAND, FLAGS_RELATED_OPERATIONS, FLAGS_SERVER_TO_REDIR,
+    FLAGS_SIGNED, HEADER_LEN,
+};
+use crate::proto::transform::TransformHeader;
+use crate::proto::NtStatus;
+
+/// Largest frame we accept: an 8 MiB read plus headers, with room to spare.
+const MAX_FRAME: usize = 16 * 1024 * 1024 + 4096;
+/// Message id the server uses for unsolicited oplock and lease breaks.
+const UNSOLICITED_MESSAGE_ID: u64 = u64::MAX;
+/// Credits we try to keep available so that large reads and writes can be pipelined.
+const CREDIT_TARGET: u32 = 512;
+
+/// Keys and policy after logon; installed once session setup has finished.
+pub(crate) struct Security {
+    pub session_id: u64,
+    pub signing_algorithm: SigningAlgorithm,
+    pub keys: SessionKeys,
+    /// Present when every request is sealed (session or share requires it, or the user asked).
+    pub encryptor: Option<Encryptor>,
+    pub decryptor: Option<Decryptor>,
+}
+
+impl Security {
+    fn encrypting(&self) -> bool {
+        self.encryptor.is_some()
+    }
+}
+
+/// One message of a request: the header fields the caller cares about and the encoded body.
+pub(crate) struct Outgoing {
+    pub command: Command,
+    pub tree_id: u32,
+    /// Set for the second and later parts of a related compound.
+    pub related: bool,
+    pub body: Vec<u8>,
+    /// Payload size in bytes that decides the credit charge (read length, write length,
+    /// output buffer); 0 for small requests.
+    pub payload: usize,
+}
+
+/// A response: its decoded header and the whole message (header included).
+#[derive(Debug)]
+pub(crate) struct Response {
+    pub header: Header,
+    pub message: Vec<u8>,
+}
+
+impl Response {
+    pub fn body(&self) -> &[u8] {
+        &self.message[HEADER_LEN..]
+    }
+    pub fn status(&self) -> NtStatus {
+        self.header.status
+    }
+}
+
+type Waiter = oneshot::Sender<Result<Response>>;
+
+struct Pending {
+    next_message_id: u64,
+    waiters: HashMap<u64, Waiter>,
+    /// Why the connection is gone, once it is.
+    dead: Option<String>,
+}
+
+pub(crate) struct Connection {
+    writer: tokio::sync::Mutex<OwnedWriteHalf>,
+    pending: Mutex<Pending>,
+    credits: Semaphore,
+    security: RwLock<Option<Arc<Security>>>,
+    /// Large MTU: charge one credit per 64 KiB (2.1 and later).
+    multi_credit: AtomicBool,
+    /// 2.0.2 sends CreditCharge 0.
+    zero_charge: AtomicBool,
+    pub(crate) peer: String,
+    request_timeout_secs: AtomicU16,
+}
+
+impl Connection {
+    /// Wrap a connected stream and start the reader task.
+    pub fn start(stream: TcpStream, peer: String, request_timeout: Duration) -> Arc<Connection> {
+        let _ = stream.set_nodelay(true);
+        let (read, write) = stream.into_split();
+        let conn = Arc::new(Connection {
+            writer: tokio::sync::Mutex::new(write),
+            pending: Mutex::new(Pending { next_message_id: 0, waiters: HashMap::new(), dead: None }),
+            // The first NEGOTIATE needs no grant.
+            credits: Semaphore::new(1),
+            security: RwLock::new(None),
+            multi_credit: AtomicBool::new(false),
+            zero_charge: AtomicBool::new(false),
+            peer,
+            request_timeout_secs: AtomicU16::new(request_timeout.as_secs().clamp(1, 65535) as u16),
+        });
+        let reader_conn = Arc::clone(&conn);
+        tokio::spawn(async move {
+            let reason = reader_conn.read_loop(read).await;
+            reader_conn.fail_all(reason);
+        });
+        conn
+    }
+
+    pub fn set_credit_mode(&self, multi_credit: bool, zero_charge: bool) {
+        self.multi_credit.store(multi_credit, Ordering::Relaxed);
+        self.zero_charge.store(zero_charge, Ordering::Relaxed);
+    }
+
+    pub fn install_security(&self, security: Security) {
+        *self.security.write().unwrap() = Some(Arc::new(security));
+    }
+
+    pub fn security(&self) -> Option<Arc<Security>> {
+        self.security.read().unwrap().clone()
+    }
+
+    pub fn is_alive(&self) -> bool {
+        self.pending.lock().unwrap().dead.is_none()
+    }
+
+    fn credit_charge(&self, payload: usize) -> u16 {
+        if !self.multi_credit.load(Ordering::Relaxed) || payload == 0 {
+            return 1;
+        }
+        payload.div_ceil(65536).clamp(1, 256) as u16
+    }
+
+    /// Send one message and wait for its response.
+    pub async fn call(&self, part: Outgoing, session_id: u64) -> Result<Response> {
+        let op = command_name(part.command);
+        let mut v = self.send(vec![part], session_id, None).await?;
+        v.pop().ok_or_else(|| ClientError::Unexpected(format!("no response to {op}")))
+    }
+
+    /// Send one message, returning the exact bytes sent (for the pre-authentication hash).
+    pub async fn call_capturing(
+        &self,
+        part: Outgoing,
+        session_id: u64,
+    ) -> Result<(Vec<u8>, Response)> {
+        let mut sent = Vec::new();
+        let mut v = self.send(vec![part], session_id, Some(&mut sent)).await?;
+        let resp = v.pop().ok_or_else(|| ClientError::Unexpected("no response".into()))?;
+        Ok((sent.pop().unwrap_or_default(), resp))
+    }
+
+    /// Send a compound (one part is a plain request) and wait for every response, in order.
+    pub async fn send(
+        &self,
+        parts: Vec<Outgoing>,
+        session_id: u64,
+        capture: Option<&mut Vec<Vec<u8>>>,
+    ) -> Result<Vec<Response>> {
+        let charges: Vec<u16> = parts.iter().map(|p| self.credit_charge(p.payload)).collect();
+        let total: u32 = charges.iter().map(|c| *c as u32).sum();
+        let timeout = Duration::from_secs(self.request_timeout_secs.load(Ordering::Relaxed) as u64);
+        let op = command_name(parts[0].command);
+
+        // Credits: wait until the server has granted enough.
+        match tokio::time::timeout(timeout, self.credits.acquire_many(total)).await {
+            Ok(Ok(permit)) => permit.forget(),
+            Ok(Err(_)) => return Err(self.dead_error()),
+            Err(_) => return Err(ClientError::Timeout { op, secs: timeout.as_secs() }),
+        }
+
+        // Message ids and waiters, under one short lock.
+        let mut receivers = Vec::with_capacity(parts.len());
+        let mut ids = Vec::with_capacity(parts.len());
+        {
+            let mut p = self.pending.lock().unwrap();
+            if let Some(reason) = &p.dead {
+                return Err(ClientError::Disconnected(reason.clone()));
+            }
+            for charge in &charges {
+                let id = p.next_message_id;
+                p.next_message_id += (*charge).max(1) as u64;
+                let (tx, rx) = oneshot::channel();
+                p.waiters.insert(id, tx);
+                ids.push(id);
+                receivers.push(rx);
+            }
+        }
+
+        let security = self.security();
+        let frame = self.build_frame(&parts, &ids, &charges, session_id, security.as_deref(), capture);
+        let write_result = {
+            let mut w = self.writer.lock().await;
+            w.write_all(&frame).await
+        };
+        if let Err(e) = write_result {
+            let reason = format!("write to {} failed: {e}", self.peer);
+            self.fail_all(reason);
+            return Err(self.dead_error());
+        }
+
+        let mut responses = Vec::with_capacity(receivers.len());
+        for (rx, id) in receivers.into_iter().zip(ids) {
+            let r = match tokio::time::timeout(timeout, rx).await {
+                Ok(Ok(r)) => r?,
+                Ok(Err(_)) => return Err(self.dead_error()),
+                Err(_) => {
+                    self.pending.lock().unwrap().waiters.remove(&id);
+                    return Err(ClientError::Timeout { op, secs: timeout.as_secs() });
+                }
+            };
+            responses.push(r);
+        }
+        Ok(responses)
+    }
+
+    /// Encode, chain, sign or seal the parts into one frame with its 4-byte length prefix.
+    fn build_frame(
+        &self,
+        parts: &[Outgoing],
+        ids: &[u64],
+        charges: &[u16],
+        session_id: u64,
+        security: Option<&Security>,
+        capture: Option<&mut Vec<Vec<u8>>>,
+    ) -> Vec<u8> {
+        let total_body: usize = parts.iter().map(|p| HEADER_LEN + p.body.len() + 8).sum();
+        let mut plain = Vec::with_capacity(total_body);
+        let zero_charge = self.zero_charge.load(Ordering::Relaxed);
+        // Ask for more credits while below the target, so pipelined I/O is not starved.
+        let short = self.credits.available_permits() < CREDIT_TARGET as usize;
+        let mut starts = Vec::with_capacity(parts.len());
+        for (i, part) in parts.iter().enumerate() {
+            let start = plain.len();
+            starts.push(start);
+            let mut h = Header::new(part.command);
+            h.credit_charge = if zero_charge { 0 } else { charges[i] };
+            h.credits = charges[i].max(1) + if short { 64 } else { 0 };
+            h.message_id = ids[i];
+            h.tree_id = part.tree_id;
+            h.session_id = session_id;
+            if part.related {
+                h.flags |= FLAGS_RELATED_OPERATIONS;
+            }
+            h.encode(&mut plain);
+            plain.extend_from_slice(&part.body);
+            if i + 1 < parts.len() {
+                // Each compounded message starts 8-byte aligned; NextCommand points to it.
+                while (plain.len() - start) % 8 != 0 {
+                    plain.push(0);
+                }
+                let next = (plain.len() - start) as u32;
+                plain[start + 20..start + 24].copy_from_slice(&next.to_le_bytes());
+            }
+        }
+        let encrypting = security.is_some_and(|s| s.encrypting());
+        if let Some(sec) = security {
+            if !encrypting && session_id != 0 && session_id == sec.session_id {
+                for (i, start) in starts.iter().enumerate() {
+                    let end = starts.get(i + 1).copied().unwrap_or(plain.len());
+                    signing::sign(sec.signing_algorithm, &sec.keys.signing_key, &mut plain[*start..end]);
+                }
+            }
+        }
+        if let Some(cap) = capture {
+            cap.push(plain.clone());
+        }
+        let payload = match security.and_then(|s| s.encryptor.as_ref().map(|e| (s, e))) {
+            Some((sec, enc)) => enc.encrypt(sec.session_id, &plain),
+            None => plain,
+        };
+        let mut frame = Vec::with_capacity(payload.len() + 4);
+        frame.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+        frame.extend_from_slice(&payload);
+        frame
+    }
+
+    fn dead_error(&self) -> ClientError {
+        let reason = self.pending.lock().unwrap().dead.clone();
+        ClientError::Disconnected(reason.unwrap_or_else(|| "connection closed".into()))
+    }
+
+    /// Mark the connection dead and fail every waiter with the reason.
+    pub fn fail_all(&self, reason: String) {
+        let waiters = {
+            let mut p = self.pending.lock().unwrap();
+            if p.dead.is_none() {
+                log::warn!("connection to {}: {reason}", self.peer);
+                p.dead = Some(reason.clone());
+            }
+            std::mem::take(&mut p.waiters)
+        };
+        self.credits.close();
+        let reason = self.pending.lock().unwrap().dead.clone().unwrap_or(reason);
+        for (_, w) in waiters {
+            let _ = w.send(Err(ClientError::Disconnected(reason.clone())));
+        }
+    }
+
+    /// Shut the socket; the reader task then ends and fails every waiter.
+    pub async fn shutdown(&self) {
+        let mut w = self.writer.lock().await;
+        let _ = w.shutdown().await;
+    }
+
+    /// Read frames until the stream ends or a check fails; returns why it stopped.
+    async fn read_loop(&self, read: OwnedReadHalf) -> String {
+        let mut reader = BufReader::with_capacity(256 * 1024, read);
+        loop {
+            let mut len_buf = [0u8; 4];
+            if let Err(e) = reader.read_exact(&mut len_buf).await {
+                return if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                    format!("{} closed the connection", self.peer)
+                } else {
+                    format!("read from {} failed: {e}", self.peer)
+                };
+            }
+            let len = u32::from_be_bytes(len_buf) as usize;
+            if len_buf[0] != 0 || len > MAX_FRAME || len < 4 {
+                return format!("bad frame length {len} from {}", self.peer);
+            }
+            let mut frame = vec![0u8; len];
+            if let Err(e) = reader.read_exact(&mut frame).await {
+                return format!("read from {} failed: {e}", self.peer);
+            }
+            if let Err(reason) = self.handle_frame(frame) {
+                return reason;
+            }
+        }
+    }
+
+    /// Decrypt or verify one frame and dispatch each message in it. An error drops the connection.
+    fn handle_frame(&self, frame: Vec<u8>) -> core::result::Result<(), String> {
+        let security = self.security();
+        let (plain, sealed) = if TransformHeader::is_transform(&frame) {
+            let sec = security.as_deref().ok_or("encrypted message before logon")?;
+            let dec = sec.decryptor.as_ref().ok_or("encrypted message, but encryption is not in use")?;
+            let (session_id, plain) =
+                dec.decrypt(&frame).map_err(|e| format!("message failed decryption: {e}"))?;
+            if session_id != sec.session_id {
+                return Err(format!("encrypted message for unknown session {session_id:#x}"));
+            }
+            (plain, true)
+        } else {
+            (frame, false)
+        };
+
+        // A compound response holds several messages chained by NextCommand.
+        let first = Header::decode(&plain).map_err(|e| format!("bad SMB2 header: {e}"))?;
+        if first.next_command == 0 {
+            // The common case, with no copy.
+            return self.dispatch(first, plain, sealed, security.as_deref());
+        }
+        let mut offset = 0usize;
+        loop {
+            let header = Header::decode(&plain[offset..]).map_err(|e| format!("bad SMB2 header: {e}"))?;
+            let next = header.next_command as usize;
+            let end = if next == 0 { plain.len() } else { offset.saturating_add(next) };
+            if next != 0 && (next < HEADER_LEN || next % 8 != 0 || end > plain.len()) {
+                return Err(format!("bad NextCommand offset {next}"));
+            }
+            self.dispatch(header, plain[offset..end].to_vec(), sealed, security.as_deref())?;
+            if next == 0 {
+                return Ok(());
+            }
+            offset = end;
+        }
+    }
+
+    fn dispatch(
+        &self,
+        header: Header,
+        message: Vec<u8>,
+        sealed: bool,
+        security: Option<&Security>,
+    ) -> core::result::Result<(), String> {
+        if header.flags & FLAGS_SERVER_TO_REDIR == 0 {
+            return Err("the server sent a request, not a response".into());
+        }
+        let interim = header.status == NtStatus::PENDING && header.flags & FLAGS_ASYNC_COMMAND != 0;
+        if let Some(sec) = security {
+            if header.session_id == sec.session_id && !sealed && !interim {
+                if sec.encrypting() {
+                    return Err(format!(
+                        "unencrypted {} response on an encrypted session",
+                        command_name(header.command)
+                    ));
+                }
+                if header.flags & FLAGS_SIGNED == 0 {
+                    return Err(format!("unsigned {} response", command_name(header.command)));
+                }
+                if !signing::verify(sec.signing_algorithm, &sec.keys.signing_key, &message) {
+                    return Err(format!("bad signature on {} response", command_name(header.command)));
+                }
+            }
+        }
+        if header.credits > 0 {
+            self.credits.add_permits(header.credits as usize);
+        }
+        if header.message_id == UNSOLICITED_MESSAGE_ID {
+            // Oplock and lease breaks: we request neither yet, so there is nothing to do.
+            log::debug!("ignoring unsolicited {:?}", header.command);
+            return Ok(());
+        }
+        if interim {
+            // STATUS_PENDING: the real answer follows with the same message id.
+            return Ok(());
+        }
+        let waiter = self.pending.lock().unwrap().waiters.remove(&header.message_id);
+        match waiter {
+            Some(w) => {
+                let _ = w.send(Ok(Response { header, message }));
+            }
+            None => log::debug!("response to unknown or abandoned message id {}", header.message_id),
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn command_name(c: Command) -> &'static str {
+    match c {
+        Command::Negotiate => "NEGOTIATE",
+        Command::SessionSetup => "SESSION_SETUP",
+        Command::Logoff => "LOGOFF",
+        Command::TreeConnect => "TREE_CONNECT",
+        Command::TreeDisconnect => "TREE_DISCONNECT",
+        Command::Create => "CREATE",
+        Command::Close => "CLOSE",
+        Command::Flush => "FLUSH",
+        Command::Read => "READ",
+        Command::Write => "WRITE",
+        Command::Lock => "LOCK",
+        Command::Ioctl => "IOCTL",
+        Command::Cancel => "CANCEL",
+        Command::Echo => "ECHO",
+        Command::QueryDirectory => "QUERY_DIRECTORY",
+        Command::ChangeNotify => "CHANGE_NOTIFY",
+        Command::QueryInfo => "QUERY_INFO",
+        Command::SetInfo => "SET_INFO",
+        Command::OplockBreak => "OPLOCK_BREAK",
+    }
+}
