@@ -5,9 +5,11 @@
 //! - [`crypto`]: key derivation, pre-authentication hash, signing and sealing.
 //! - [`auth`]: NTLMv2 inside SPNEGO.
 //! - [`client`]: the tokio connection, session, tree and file operations.
+//! - [`fs`]: the FUSE filesystem and the `mount` command on top of the client.
 
 pub mod auth;
 pub mod client;
 pub mod config;
 pub mod crypto;
+pub mod fs;
 pub mod proto;

@@ -50,6 +50,22 @@ enum Command {
         remote: String,
         local: String,
     },
+    /// Mount the share on MOUNTPOINT through FUSE. Without -f the command returns once the mount
+    /// is ready (or exits 1 with the logon/mount error) and a background process serves it;
+    /// unmount with `fusermount3 -u MOUNTPOINT` (or `umount` as root).
+    ///
+    /// Mount options (mount.cifs names): uid=, gid=, file_mode=, dir_mode=, ro, rw, actimeo=,
+    /// acregmax=, acdirmax=, write_through, allow_other, mapposix (default) / nomapposix, plus the
+    /// connection options above.
+    Mount {
+        #[command(flatten)]
+        common: Common,
+        /// Directory to mount on.
+        mountpoint: std::path::PathBuf,
+        /// Stay in the foreground (Ctrl-C unmounts).
+        #[arg(short = 'f')]
+        foreground: bool,
+    },
     /// Copy a local file ("-" for standard input) to the share.
     Put {
         #[command(flatten)]
@@ -66,7 +82,24 @@ type CliResult<T> = Result<T, String>;
 
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    // As a mount(8) helper (/sbin/mount.fuse.smb3fs or mount.smb3fs -> smb3fs):
+    // `SOURCE MOUNTPOINT [-o OPTIONS] [-n] [-s] [-v]`.
+    let argv: Vec<String> = std::env::args().collect();
+    let prog = argv.first().map(|a| a.rsplit('/').next().unwrap_or(a).to_string()).unwrap_or_default();
+    if prog == "mount.fuse.smb3fs" || prog == "mount.smb3fs" {
+        return match smb3fs::fs::mount::helper_args(&argv[1..]) {
+            Ok(args) => exit(smb3fs::fs::mount::run(args)),
+            Err(e) => {
+                eprintln!("{prog}: {e}");
+                ExitCode::from(1)
+            }
+        };
+    }
     let cli = Cli::parse();
+    if let Command::Mount { common, mountpoint, foreground } = cli.command {
+        let args = smb3fs::fs::mount::MountArgs { target: common.target, mountpoint, options: common.options, foreground };
+        return exit(smb3fs::fs::mount::run(args));
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -81,6 +114,10 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn exit(code: i32) -> ExitCode {
+    ExitCode::from(code.clamp(0, 255) as u8)
 }
 
 async fn connect(common: &Common) -> CliResult<(Client, Options, Target)> {
@@ -126,6 +163,7 @@ async fn run(cli: Cli) -> CliResult<()> {
             client.disconnect().await;
             r?;
         }
+        Command::Mount { .. } => unreachable!("handled before the runtime starts"),
         Command::Put { common, local, remote, write_through } => {
             let (client, opts, _) = connect(&common).await?;
             let r = put(&client, &local, &remote, write_through || opts.write_through).await;

@@ -1,0 +1,143 @@
+//! Open files and open directories.
+//!
+//! A FUSE file handle names one SMB handle (`FileId`) plus what the open asked for: whether to
+//! write through to the server's disk (the `write_through` mount option, or O_SYNC/O_DSYNC).
+//! The table also counts open handles per inode, which is what POSIX unlink semantics need: a
+//! file unlinked while open through the mount is renamed to a hidden name in its directory
+//! (the name disappears at once, the open descriptors keep working) and deleted on the server at
+//! its last release.
+//!
+//! A directory handle holds the listing taken at opendir; readdir serves offsets from that
+//! snapshot, so a directory changing during a listing never makes entries repeat or vanish.
+
+use std::collections::HashMap;
+
+use crate::client::FileAttrs;
+use crate::proto::create::FileId;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Handle {
+    pub file_id: FileId,
+    pub ino: u64,
+    pub write_through: bool,
+    pub writable: bool,
+}
+
+/// One entry of a directory snapshot: the name shown through the mount, the server-side name,
+/// and the attributes from the listing.
+#[derive(Debug, Clone)]
+pub struct DirSnapshotEntry {
+    pub name: String,
+    pub server_name: String,
+    pub attrs: FileAttrs,
+}
+
+#[derive(Debug, Default)]
+pub struct Handles {
+    files: HashMap<u64, Handle>,
+    dirs: HashMap<u64, std::sync::Arc<Vec<DirSnapshotEntry>>>,
+    /// Open file handles per inode.
+    open_count: HashMap<u64, usize>,
+    /// Inodes unlinked while open: the hidden path to delete at the last release.
+    deleted: HashMap<u64, String>,
+    next: u64,
+    hidden_seq: u64,
+}
+
+impl Handles {
+    pub fn insert(&mut self, h: Handle) -> u64 {
+        self.next += 1;
+        self.files.insert(self.next, h);
+        *self.open_count.entry(h.ino).or_default() += 1;
+        self.next
+    }
+
+    pub fn get(&self, fh: u64) -> Option<Handle> {
+        self.files.get(&fh).copied()
+    }
+
+    /// Any open handle of `ino`, preferring a writable one.
+    pub fn any_for(&self, ino: u64) -> Option<Handle> {
+        let mut found = None;
+        for h in self.files.values().filter(|h| h.ino == ino) {
+            if h.writable {
+                return Some(*h);
+            }
+            found = Some(*h);
+        }
+        found
+    }
+
+    pub fn is_open(&self, ino: u64) -> bool {
+        self.open_count.get(&ino).copied().unwrap_or(0) > 0
+    }
+
+    /// Remove a handle; returns it and, when it was the inode's last one and the inode was
+    /// unlinked while open, the hidden path to delete now.
+    pub fn remove(&mut self, fh: u64) -> Option<(Handle, Option<String>)> {
+        let h = self.files.remove(&fh)?;
+        let count = self.open_count.entry(h.ino).or_default();
+        *count = count.saturating_sub(1);
+        let mut delete = None;
+        if *count == 0 {
+            self.open_count.remove(&h.ino);
+            delete = self.deleted.remove(&h.ino);
+        }
+        Some((h, delete))
+    }
+
+    /// A hidden name for `ino` in the same directory, recorded for deletion at last release.
+    pub fn hidden_name(&mut self, ino: u64) -> String {
+        self.hidden_seq += 1;
+        format!("{}{ino}-{}-{}", super::names::DELETED_PREFIX, std::process::id(), self.hidden_seq)
+    }
+
+    pub fn mark_deleted(&mut self, ino: u64, hidden_path: String) {
+        self.deleted.insert(ino, hidden_path);
+    }
+
+    pub fn insert_dir(&mut self, entries: Vec<DirSnapshotEntry>) -> u64 {
+        self.next += 1;
+        self.dirs.insert(self.next, std::sync::Arc::new(entries));
+        self.next
+    }
+
+    pub fn dir(&self, fh: u64) -> Option<std::sync::Arc<Vec<DirSnapshotEntry>>> {
+        self.dirs.get(&fh).cloned()
+    }
+
+    pub fn remove_dir(&mut self, fh: u64) {
+        self.dirs.remove(&fh);
+    }
+
+    /// Every open SMB handle (closed at unmount).
+    pub fn drain_files(&mut self) -> Vec<Handle> {
+        self.open_count.clear();
+        self.files.drain().map(|(_, h)| h).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(ino: u64, writable: bool) -> Handle {
+        Handle { file_id: FileId::default(), ino, write_through: false, writable }
+    }
+
+    #[test]
+    fn unlinked_open_file_is_deleted_at_last_release() {
+        let mut t = Handles::default();
+        let a = t.insert(h(5, false));
+        let b = t.insert(h(5, true));
+        assert!(t.is_open(5));
+        assert!(t.any_for(5).unwrap().writable);
+        let hidden = t.hidden_name(5);
+        assert!(hidden.starts_with(".smb3fs-deleted-5-"));
+        t.mark_deleted(5, format!("dir/{hidden}"));
+        assert_eq!(t.remove(a).unwrap().1, None);
+        assert_eq!(t.remove(b).unwrap().1, Some(format!("dir/{hidden}")));
+        assert!(!t.is_open(5));
+        assert!(t.remove(b).is_none());
+    }
+}

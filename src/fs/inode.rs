@@ -1,0 +1,290 @@
+//! The inode table: FUSE speaks inode numbers, SMB speaks paths.
+//!
+//! Inode 1 is the share root. Other inodes are the server's file id (`index_number`) when it
+//! reports one, so that `ls -i`, `find`, `tar` and `git` see numbers that are stable across
+//! lookups; when the server reports none (or one that collides with the root) a number is
+//! generated from a counter in the upper half of the range. Each node remembers its
+//! share-relative path (server-side spelling), the kernel's lookup count, and the last attributes
+//! with when they were fetched (the attribute cache). Renames rewrite the paths of the node and
+//! all its descendants; `forget` drops a node when the kernel's count reaches zero.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use crate::client::FileAttrs;
+
+pub const ROOT: u64 = 1;
+const GENERATED_BASE: u64 = 1 << 63;
+
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// Share-relative path with '/' separators; "" for the root.
+    pub path: String,
+    /// The server's file id this inode number came from; 0 when generated.
+    pub index: u64,
+    pub lookups: u64,
+    pub attrs: FileAttrs,
+    /// When `attrs` were fetched; `None` once they are known to be stale.
+    pub fetched: Option<Instant>,
+    /// Unlinked (or replaced by a rename): no longer reachable by path.
+    pub unlinked: bool,
+}
+
+#[derive(Debug)]
+pub struct InodeTable {
+    nodes: HashMap<u64, Node>,
+    by_path: HashMap<String, u64>,
+    next_generated: u64,
+    root_index: u64,
+}
+
+impl InodeTable {
+    pub fn new(root_attrs: FileAttrs) -> Self {
+        let mut t = InodeTable {
+            nodes: HashMap::new(),
+            by_path: HashMap::new(),
+            next_generated: GENERATED_BASE,
+            root_index: root_attrs.index_number,
+        };
+        let root = Node {
+            path: String::new(),
+            index: root_attrs.index_number,
+            lookups: 1,
+            attrs: root_attrs,
+            fetched: Some(Instant::now()),
+            unlinked: false,
+        };
+        t.nodes.insert(ROOT, root);
+        t.by_path.insert(String::new(), ROOT);
+        t
+    }
+
+    pub fn get(&self, ino: u64) -> Option<&Node> {
+        self.nodes.get(&ino)
+    }
+
+    pub fn ino_of(&self, path: &str) -> Option<u64> {
+        self.by_path.get(path).copied()
+    }
+
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// Cached attributes of `ino` if younger than `ttl`.
+    pub fn fresh(&self, ino: u64, ttl: impl Fn(&FileAttrs) -> Duration) -> Option<FileAttrs> {
+        let n = self.nodes.get(&ino)?;
+        let at = n.fetched?;
+        (at.elapsed() < ttl(&n.attrs)).then_some(n.attrs)
+    }
+
+    fn usable_index(&self, index: u64) -> bool {
+        index != 0 && index != ROOT && index != self.root_index && index < GENERATED_BASE
+    }
+
+    /// Record that `path` has `attrs` (from a lookup, create, mkdir or listing) and return its
+    /// inode number; `lookup` adds one to the kernel's lookup count.
+    pub fn upsert(&mut self, path: &str, attrs: FileAttrs, lookup: bool) -> u64 {
+        if path.is_empty() {
+            let root = self.nodes.get_mut(&ROOT).expect("root");
+            root.attrs = attrs;
+            root.fetched = Some(Instant::now());
+            return ROOT;
+        }
+        let index = attrs.index_number;
+        if let Some(ino) = self.by_path.get(path).copied() {
+            let n = self.nodes.get_mut(&ino).expect("by_path points at a node");
+            // Same file (or we never knew its id): keep the number the kernel already has.
+            if n.index == 0 || index == 0 || n.index == index {
+                if n.index == 0 {
+                    n.index = index;
+                }
+                n.attrs = attrs;
+                n.fetched = Some(Instant::now());
+                n.lookups += lookup as u64;
+                return ino;
+            }
+            // Another file now has this name (replaced behind our back).
+            n.unlinked = true;
+            self.by_path.remove(path);
+        }
+        let ino = if self.usable_index(index) {
+            index
+        } else {
+            self.next_generated += 1;
+            self.next_generated
+        };
+        if let Some(n) = self.nodes.get_mut(&ino) {
+            // Known file seen under a new name (renamed on the server, or a hard link).
+            if n.path != path {
+                if self.by_path.get(&n.path) == Some(&ino) {
+                    let old = n.path.clone();
+                    self.rename(&old, path);
+                }
+            }
+            let n = self.nodes.get_mut(&ino).expect("node");
+            n.path = path.to_string();
+            n.unlinked = false;
+            n.attrs = attrs;
+            n.fetched = Some(Instant::now());
+            n.lookups += lookup as u64;
+        } else {
+            self.nodes.insert(
+                ino,
+                Node {
+                    path: path.to_string(),
+                    index,
+                    lookups: lookup as u64,
+                    attrs,
+                    fetched: Some(Instant::now()),
+                    unlinked: false,
+                },
+            );
+        }
+        self.by_path.insert(path.to_string(), ino);
+        ino
+    }
+
+    /// New attributes for a known inode (after getattr or setattr).
+    pub fn set_attrs(&mut self, ino: u64, attrs: FileAttrs) {
+        if let Some(n) = self.nodes.get_mut(&ino) {
+            n.attrs = attrs;
+            n.fetched = Some(Instant::now());
+        }
+    }
+
+    /// Mark the cached attributes stale (after a write through the mount).
+    pub fn invalidate(&mut self, ino: u64) {
+        if let Some(n) = self.nodes.get_mut(&ino) {
+            n.fetched = None;
+        }
+    }
+
+    /// Invalidate the node at `path`, if known (a directory whose contents changed).
+    pub fn invalidate_path(&mut self, path: &str) {
+        if let Some(ino) = self.by_path.get(path).copied() {
+            self.invalidate(ino);
+        }
+    }
+
+    /// The kernel forgets `n` lookups; nodes at zero are dropped.
+    pub fn forget(&mut self, ino: u64, n: u64) {
+        if ino == ROOT {
+            return;
+        }
+        let Some(node) = self.nodes.get_mut(&ino) else { return };
+        node.lookups = node.lookups.saturating_sub(n);
+        if node.lookups == 0 {
+            let node = self.nodes.remove(&ino).expect("node");
+            if self.by_path.get(&node.path) == Some(&ino) {
+                self.by_path.remove(&node.path);
+            }
+        }
+    }
+
+    /// The name at `path` is gone (unlink, rmdir, or replaced by a rename).
+    pub fn remove_path(&mut self, path: &str) {
+        if let Some(ino) = self.by_path.remove(path) {
+            if let Some(n) = self.nodes.get_mut(&ino) {
+                n.unlinked = true;
+                n.fetched = None;
+            }
+        }
+    }
+
+    /// Move a node to a hidden path (unlinked while open): reachable by inode, not by name.
+    pub fn hide(&mut self, path: &str, hidden: &str) {
+        if let Some(ino) = self.by_path.remove(path) {
+            if let Some(n) = self.nodes.get_mut(&ino) {
+                n.path = hidden.to_string();
+                n.unlinked = true;
+            }
+        }
+    }
+
+    /// `from` was renamed to `to`: whatever was at `to` is gone, and the node at `from` and every
+    /// descendant get their new paths.
+    pub fn rename(&mut self, from: &str, to: &str) {
+        self.remove_path(to);
+        let prefix = format!("{from}/");
+        let moved: Vec<(String, u64)> = self
+            .by_path
+            .iter()
+            .filter(|(p, _)| p.as_str() == from || p.starts_with(&prefix))
+            .map(|(p, i)| (p.clone(), *i))
+            .collect();
+        for (old, ino) in moved {
+            self.by_path.remove(&old);
+            let new = format!("{to}{}", &old[from.len()..]);
+            if let Some(n) = self.nodes.get_mut(&ino) {
+                n.path = new.clone();
+            }
+            self.by_path.insert(new, ino);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::create::FILE_ATTRIBUTE_DIRECTORY;
+
+    fn file(index: u64) -> FileAttrs {
+        FileAttrs { index_number: index, nlink: 1, ..Default::default() }
+    }
+
+    #[test]
+    fn server_ids_become_inode_numbers() {
+        let mut t = InodeTable::new(FileAttrs { index_number: 77, attributes: FILE_ATTRIBUTE_DIRECTORY, ..Default::default() });
+        assert_eq!(t.upsert("a", file(500), true), 500);
+        assert_eq!(t.upsert("a", file(500), true), 500);
+        assert_eq!(t.get(500).unwrap().lookups, 2);
+        // Collisions with the root are remapped; unknown ids are generated.
+        let r = t.upsert("b", file(77), true);
+        assert!(r != 77 && r != ROOT);
+        let one = t.upsert("c", file(1), true);
+        assert!(one != ROOT);
+        let g = t.upsert("d", file(0), true);
+        assert!(g >= GENERATED_BASE);
+        // An id learned later keeps the generated number.
+        assert_eq!(t.upsert("d", file(900), false), g);
+        // A different file under a known name gets a new inode.
+        assert_eq!(t.upsert("a", file(501), true), 501);
+        assert!(t.get(500).unwrap().unlinked);
+    }
+
+    #[test]
+    fn rename_moves_descendants_and_forget_drops() {
+        let mut t = InodeTable::new(FileAttrs::default());
+        let d = t.upsert("d", FileAttrs { index_number: 10, attributes: FILE_ATTRIBUTE_DIRECTORY, ..Default::default() }, true);
+        let f = t.upsert("d/x/f", file(11), true);
+        let other = t.upsert("e", file(12), true);
+        t.upsert("e2", file(13), true);
+        t.rename("d", "e");
+        assert_eq!(t.get(d).unwrap().path, "e");
+        assert_eq!(t.get(f).unwrap().path, "e/x/f");
+        assert_eq!(t.ino_of("e/x/f"), Some(f));
+        assert_eq!(t.ino_of("d/x/f"), None);
+        assert!(t.get(other).unwrap().unlinked);
+        t.forget(f, 1);
+        assert!(t.get(f).is_none());
+        assert_eq!(t.ino_of("e/x/f"), None);
+        t.forget(ROOT, 5);
+        assert!(t.get(ROOT).is_some());
+        assert_eq!(t.ino_of("e2"), Some(13));
+    }
+
+    #[test]
+    fn attribute_cache_expires_and_invalidates() {
+        let mut t = InodeTable::new(FileAttrs::default());
+        let i = t.upsert("f", file(5), true);
+        assert!(t.fresh(i, |_| Duration::from_secs(60)).is_some());
+        assert!(t.fresh(i, |_| Duration::ZERO).is_none());
+        t.invalidate(i);
+        assert!(t.fresh(i, |_| Duration::from_secs(60)).is_none());
+    }
+}

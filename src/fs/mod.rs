@@ -1,0 +1,176 @@
+//! The FUSE frontend: a [`fuser::Filesystem`] that translates each kernel request into client
+//! calls on an SMB share.
+//!
+//! Why it is shaped like this:
+//! - fuser calls us on a small pool of threads (`Config::n_threads`). Network round trips must
+//!   never block those threads, or one slow `read` would stall every other request. So every
+//!   operation that needs the server spawns a task on the tokio runtime that owns the reply
+//!   object and answers when the server does; the kernel keeps many requests in flight and the
+//!   client pipelines them on the one connection.
+//! - State shared by the tasks (inode table, handle table) sits behind short-lived mutexes that
+//!   are never held across an `.await`.
+//! - Everything the kernel caches (attributes, entries) is given the `actimeo` TTL, and changes
+//!   made through the mount update or invalidate our own cache at once.
+//!
+//! Submodules: [`inode`] (inode numbers and paths, attribute cache), [`handles`] (open files
+//! and directory snapshots, unlink-while-open), [`names`] (UTF-8 and the SFM character mapping),
+//! [`attr`] (stat data), [`errno`] (the one error mapping), [`mount`] (mounting, daemon mode,
+//! signals).
+
+pub mod attr;
+pub mod errno;
+pub mod handles;
+pub mod inode;
+pub mod mount;
+pub mod names;
+mod ops;
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use fuser::{Errno, FileAttr};
+
+use crate::client::{Client, FileAttrs};
+use attr::AttrConfig;
+use handles::Handles;
+use inode::InodeTable;
+
+/// Longest name component the mount accepts (SMB allows 255 UTF-16 units).
+pub const NAME_MAX: usize = 255;
+
+/// Mount behaviour, from the `-o` options.
+#[derive(Debug, Clone)]
+pub struct FsConfig {
+    pub attr: AttrConfig,
+    pub read_only: bool,
+    pub write_through: bool,
+    /// SFM mapping of `" * : < > ? \ |` (mapposix, on by default).
+    pub map_names: bool,
+}
+
+impl FsConfig {
+    /// From the parsed options, with mount.cifs defaults: the mounting user's uid/gid, 0644 files,
+    /// 0755 directories, 1 s attribute cache.
+    pub fn from_options(o: &crate::config::Options) -> FsConfig {
+        // SAFETY: getuid/getgid cannot fail.
+        let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+        let base = o.actimeo.unwrap_or(Duration::from_secs(1));
+        FsConfig {
+            attr: AttrConfig {
+                uid: o.uid.unwrap_or(uid),
+                gid: o.gid.unwrap_or(gid),
+                file_mode: o.file_mode.unwrap_or(0o644) as u16,
+                dir_mode: o.dir_mode.unwrap_or(0o755) as u16,
+                file_ttl: o.acregmax.unwrap_or(base),
+                dir_ttl: o.acdirmax.unwrap_or(base),
+            },
+            read_only: o.read_only,
+            write_through: o.write_through,
+            map_names: o.mapposix.unwrap_or(true),
+        }
+    }
+}
+
+pub(crate) struct Shared {
+    client: Client,
+    rt: tokio::runtime::Handle,
+    inodes: Mutex<InodeTable>,
+    handles: Mutex<Handles>,
+    cfg: FsConfig,
+}
+
+/// The filesystem. Cheap to share: all state is in one `Arc`.
+pub struct Smb3Fs {
+    s: Arc<Shared>,
+}
+
+impl Smb3Fs {
+    /// `root` are the share root's attributes (from `client.stat("")`, which also proves the
+    /// share is usable before anything is mounted).
+    pub fn new(client: Client, rt: tokio::runtime::Handle, root: FileAttrs, cfg: FsConfig) -> Smb3Fs {
+        Smb3Fs {
+            s: Arc::new(Shared {
+                client,
+                rt,
+                inodes: Mutex::new(InodeTable::new(root)),
+                handles: Mutex::new(Handles::default()),
+                cfg,
+            }),
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Shared {
+    fn inodes(&self) -> MutexGuard<'_, InodeTable> {
+        lock(&self.inodes)
+    }
+
+    fn handles(&self) -> MutexGuard<'_, Handles> {
+        lock(&self.handles)
+    }
+
+    fn path(&self, ino: u64) -> Result<String, Errno> {
+        self.inodes().get(ino).map(|n| n.path.clone()).ok_or(Errno::ENOENT)
+    }
+
+    /// Server-side path of `name` in directory `parent`.
+    fn child(&self, parent: u64, name: &OsStr) -> Result<String, Errno> {
+        let bytes = name.as_bytes();
+        if bytes.len() > NAME_MAX * 4 || std::str::from_utf8(bytes).map(|s| s.chars().count() > NAME_MAX).unwrap_or(false) {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        let server = names::to_server(bytes, self.cfg.map_names).ok_or(Errno::EINVAL)?;
+        if names::is_hidden(&server) {
+            return Err(Errno::ENOENT);
+        }
+        let dir = self.path(parent)?;
+        Ok(names::join(&dir, &server))
+    }
+
+    fn file_attr(&self, ino: u64, a: &FileAttrs) -> FileAttr {
+        attr::to_file_attr(ino, a, &self.cfg.attr)
+    }
+
+    fn ttl(&self, a: &FileAttrs) -> Duration {
+        self.cfg.attr.ttl(a)
+    }
+
+    /// Register a name the kernel is about to learn (lookup, create, mkdir).
+    fn entry(&self, path: &str, a: FileAttrs) -> (Duration, FileAttr) {
+        let ino = self.inodes().upsert(path, a, true);
+        (self.ttl(&a), self.file_attr(ino, &a))
+    }
+
+    fn check_writable(&self) -> Result<(), Errno> {
+        if self.cfg.read_only {
+            Err(Errno::EROFS)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Fresh attributes of `ino` from the server: through an open handle when the file has no
+    /// name any more (or has one open), else by path.
+    async fn stat_ino(&self, ino: u64) -> Result<FileAttrs, Errno> {
+        let (path, unlinked) = {
+            let t = self.inodes();
+            let n = t.get(ino).ok_or(Errno::ENOENT)?;
+            (n.path.clone(), n.unlinked)
+        };
+        let handle = if unlinked { self.handles().any_for(ino) } else { None };
+        let r = match handle {
+            Some(h) => self.client.stat_handle(h.file_id).await,
+            None if unlinked => return Err(Errno::ENOENT),
+            None => self.client.stat(&path).await,
+        };
+        let a = r.map_err(|e| errno::errno(&e))?;
+        self.inodes().set_attrs(ino, a);
+        Ok(a)
+    }
+}

@@ -1,0 +1,298 @@
+//! `smb3fs mount`: connect, mount, serve until unmounted.
+//!
+//! Daemon mode (the default, as mount(8) expects from a helper) must still report a failed logon
+//! or mount with a non-zero exit. So the parent does not fork after the fact: it re-executes
+//! itself in foreground mode (`-f`) with `SMB3FS_READY_FD` naming the write end of a pipe. The
+//! child starts its own session (setsid), connects, mounts, then writes `READY` (or `ERROR …`)
+//! to the pipe and detaches its standard streams; the parent prints the error and exits 1, or
+//! exits 0 once the mount is ready. The password never appears in argv: it travels in the
+//! credentials file or the environment.
+//!
+//! Ctrl-C, SIGTERM and SIGHUP unmount (lazily if the mount is busy) and exit 0; an external
+//! `fusermount3 -u` ends the FUSE session and so the process.
+
+use std::io::{Read, Write};
+use std::os::fd::{FromRawFd, RawFd};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use fuser::{Config, MountOption, SessionACL};
+
+use super::{FsConfig, Smb3Fs};
+use crate::client::Client;
+use crate::config::{parse_target, Options};
+
+const READY_FD_ENV: &str = "SMB3FS_READY_FD";
+
+/// Options mount(8) adds on its own, meaningless for this filesystem; accepted and ignored.
+const GENERIC: [&str; 13] =
+    ["rw", "nodev", "nosuid", "noexec", "exec", "suid", "dev", "_netdev", "noauto", "auto", "user", "users", "defaults"];
+
+/// Drop mount(8)'s generic options (and `nofail`, `x-*`, `comment=`) from `-o` lists.
+pub fn strip_generic(lists: &[String]) -> Vec<String> {
+    lists
+        .iter()
+        .map(|l| {
+            l.split(',')
+                .map(str::trim)
+                .filter(|o| !o.is_empty())
+                .filter(|o| !GENERIC.contains(o) && *o != "nofail" && !o.starts_with("x-") && !o.starts_with("comment="))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+/// What to mount; built by the `mount` subcommand or the mount(8) helper.
+#[derive(Debug, Clone)]
+pub struct MountArgs {
+    pub target: String,
+    pub mountpoint: PathBuf,
+    pub options: Vec<String>,
+    pub foreground: bool,
+}
+
+/// Parse `SOURCE MOUNTPOINT [-o OPTS] [-n] [-s] [-v] [-f]` as mount(8) passes them to a helper.
+pub fn helper_args(args: &[String]) -> Result<MountArgs, String> {
+    let mut pos = Vec::new();
+    let mut options = Vec::new();
+    let mut foreground = false;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "-o" => options.push(it.next().ok_or("-o needs a value")?.clone()),
+            "-n" | "-s" | "-v" => {}
+            "-f" => foreground = true,
+            s if s.starts_with("-o") => options.push(s[2..].to_string()),
+            s if s.starts_with('-') => return Err(format!("unknown flag {s}")),
+            _ => pos.push(a.clone()),
+        }
+    }
+    match <[String; 2]>::try_from(pos) {
+        Ok([target, mountpoint]) => Ok(MountArgs { target, mountpoint: mountpoint.into(), options, foreground }),
+        Err(_) => Err("usage: mount.smb3fs //HOST[:PORT]/SHARE MOUNTPOINT [-o OPTIONS] [-n] [-s] [-v]".into()),
+    }
+}
+
+/// Run the mount command; returns the process exit status.
+pub fn run(args: MountArgs) -> i32 {
+    let ready_fd = std::env::var(READY_FD_ENV).ok().and_then(|v| v.parse::<RawFd>().ok());
+    if let Some(fd) = ready_fd {
+        std::env::remove_var(READY_FD_ENV);
+        // SAFETY: the parent created this pipe end for us and nothing else owns it.
+        let pipe = unsafe { std::fs::File::from_raw_fd(fd) };
+        // SAFETY: setsid has no memory-safety preconditions.
+        unsafe { libc::setsid() };
+        return foreground(args, Some(pipe));
+    }
+    if args.foreground {
+        return foreground(args, None);
+    }
+    match daemonize(&args) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("smb3fs: {e}");
+            1
+        }
+    }
+}
+
+fn daemonize(args: &MountArgs) -> Result<(), String> {
+    let mut fds = [0 as RawFd; 2];
+    // SAFETY: fds has room for the two descriptors pipe() writes.
+    if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+        return Err(format!("pipe: {}", std::io::Error::last_os_error()));
+    }
+    let (r, w) = (fds[0], fds[1]);
+    // SAFETY: r is ours; the child must not inherit the read end.
+    unsafe { libc::fcntl(r, libc::F_SETFD, libc::FD_CLOEXEC) };
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find my own executable: {e}"))?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg("mount").arg(&args.target).arg(&args.mountpoint).arg("-f");
+    for o in &args.options {
+        cmd.arg("-o").arg(o);
+    }
+    cmd.env(READY_FD_ENV, w.to_string()).stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null());
+    let spawned = cmd.spawn();
+    // SAFETY: w was created above and is closed exactly once, here.
+    unsafe { libc::close(w) };
+    let mut child = spawned.map_err(|e| format!("cannot start the mount process: {e}"))?;
+    // SAFETY: r was created above and is owned by this File from now on.
+    let mut pipe = unsafe { std::fs::File::from_raw_fd(r) };
+    let mut msg = String::new();
+    let _ = pipe.read_to_string(&mut msg);
+    if msg.starts_with("READY") {
+        return Ok(());
+    }
+    let status = child.wait().map_err(|e| e.to_string())?;
+    match msg.strip_prefix("ERROR ") {
+        Some(e) => Err(e.trim_end().to_string()),
+        None => Err(format!("the mount process exited ({status}) before the mount was ready")),
+    }
+}
+
+fn report(pipe: &mut Option<std::fs::File>, result: Result<(), String>) -> i32 {
+    let code = match &result {
+        Ok(()) => 0,
+        Err(e) => {
+            if pipe.is_none() {
+                eprintln!("smb3fs: {e}");
+            }
+            1
+        }
+    };
+    if let Some(mut p) = pipe.take() {
+        let line = match result {
+            Ok(()) => "READY\n".to_string(),
+            Err(e) => format!("ERROR {e}\n"),
+        };
+        let _ = p.write_all(line.as_bytes());
+    }
+    code
+}
+
+fn allow_other_permitted() -> bool {
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } == 0 {
+        return true;
+    }
+    std::fs::read_to_string("/etc/fuse.conf")
+        .map(|t| t.lines().any(|l| l.trim() == "user_allow_other"))
+        .unwrap_or(false)
+}
+
+fn detach_stdio() {
+    if let Ok(null) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
+        use std::os::fd::AsRawFd;
+        for fd in 0..3 {
+            // SAFETY: dup2 onto the standard descriptors, which we own.
+            unsafe { libc::dup2(null.as_raw_fd(), fd) };
+        }
+    }
+}
+
+fn foreground(args: MountArgs, mut ready: Option<std::fs::File>) -> i32 {
+    let daemon = ready.is_some();
+    let setup = (|| -> Result<_, String> {
+        let target = parse_target(&args.target)?;
+        let lists = strip_generic(&args.options);
+        let opts = Options::parse(lists.iter().map(String::as_str))?;
+        if !args.mountpoint.is_dir() {
+            return Err(format!("mount point {} is not a directory", args.mountpoint.display()));
+        }
+        if opts.allow_other && !allow_other_permitted() {
+            return Err("allow_other: only root may use it unless /etc/fuse.conf has a line 'user_allow_other'".into());
+        }
+        let creds = opts.credentials(&|k| std::env::var(k).ok())?;
+        let connect = opts.connect_options(&target, creds)?;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(3)
+            .thread_name("smb3fs-io")
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the runtime: {e}"))?;
+        let client = rt.block_on(Client::connect(&connect)).map_err(|e| e.to_string())?;
+        let root = rt.block_on(client.stat("")).map_err(|e| format!("cannot read the share's root: {e}"))?;
+        Ok((target, opts, rt, client, root))
+    })();
+    let (target, opts, rt, client, root) = match setup {
+        Ok(v) => v,
+        Err(e) => return report(&mut ready, Err(e)),
+    };
+    let fs = Smb3Fs::new(client.clone(), rt.handle().clone(), root, FsConfig::from_options(&opts));
+    let mut config = Config::default();
+    config.mount_options = vec![
+        MountOption::FSName(format!("//{}/{}", target.host, target.share)),
+        MountOption::Subtype("smb3fs".into()),
+        MountOption::NoDev,
+        MountOption::NoSuid,
+        if opts.read_only { MountOption::RO } else { MountOption::RW },
+    ];
+    if opts.allow_other {
+        config.acl = SessionACL::All;
+    }
+    config.n_threads = Some(3);
+    let mut session = match fuser::Session::new(fs, &args.mountpoint, &config) {
+        Ok(s) => s,
+        Err(e) => {
+            rt.block_on(client.disconnect());
+            return report(&mut ready, Err(format!("cannot mount on {}: {e}", args.mountpoint.display())));
+        }
+    };
+    let mut unmounter = session.unmount_callable();
+    let mountpoint = args.mountpoint.clone();
+    rt.spawn(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (Ok(mut term), Ok(mut int), Ok(mut hup)) =
+            (signal(SignalKind::terminate()), signal(SignalKind::interrupt()), signal(SignalKind::hangup()))
+        else {
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+            _ = hup.recv() => {}
+        }
+        log::info!("signal received, unmounting {}", mountpoint.display());
+        let done = tokio::task::spawn_blocking(move || {
+            if let Err(e) = unmounter.unmount() {
+                log::warn!("unmount failed ({e}); detaching lazily");
+                lazy_unmount(&mountpoint);
+            }
+        });
+        let _ = done.await;
+    });
+    report(&mut ready, Ok(()));
+    if daemon {
+        detach_stdio();
+    }
+    let served = session.run();
+    rt.block_on(async {
+        let _ = tokio::time::timeout(Duration::from_secs(5), client.disconnect()).await;
+    });
+    rt.shutdown_timeout(Duration::from_secs(1));
+    match served {
+        Ok(()) => 0,
+        Err(e) => {
+            if !daemon {
+                eprintln!("smb3fs: FUSE session ended: {e}");
+            }
+            1
+        }
+    }
+}
+
+fn lazy_unmount(mountpoint: &Path) {
+    for bin in ["fusermount3", "fusermount"] {
+        if let Ok(s) = std::process::Command::new(bin).arg("-u").arg("-z").arg(mountpoint).status() {
+            if s.success() {
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generic_mount_options_are_ignored() {
+        let l = strip_generic(&["rw,nodev,nosuid,_netdev,noauto,user,users,defaults,credentials=/x,uid=5".into(), "noexec".into()]);
+        assert_eq!(l, vec!["credentials=/x,uid=5".to_string()]);
+        let o = Options::parse(l.iter().map(String::as_str)).unwrap();
+        assert_eq!(o.uid, Some(5));
+        // user=NAME is the user name, not the generic flag.
+        assert_eq!(strip_generic(&["user=bob".into()]), vec!["user=bob".to_string()]);
+    }
+
+    #[test]
+    fn helper_arguments() {
+        let a: Vec<String> = ["//h/s", "/mnt", "-o", "ro,uid=1", "-n", "-v"].iter().map(|s| s.to_string()).collect();
+        let m = helper_args(&a).unwrap();
+        assert_eq!((m.target.as_str(), m.mountpoint.to_str().unwrap(), m.options.clone(), m.foreground), ("//h/s", "/mnt", vec!["ro,uid=1".to_string()], false));
+        assert!(helper_args(&a[..1]).is_err());
+        assert!(helper_args(&["//h/s".into(), "/m".into(), "-x".into()]).is_err());
+    }
+}

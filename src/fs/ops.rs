@@ -1,0 +1,655 @@
+//! The `fuser::Filesystem` implementation: one short method per kernel request. Each checks what
+//! it can locally, then spawns a task that calls the client and answers the kernel.
+
+use std::ffi::OsStr;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use fuser::{
+    AccessFlags, Errno, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo, InitFlags,
+    KernelConfig, LockOwner, OpenAccMode, OpenFlags, RenameFlags, ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory,
+    ReplyDirectoryPlus, ReplyEmpty, ReplyEntry, ReplyOpen, ReplyStatfs, ReplyWrite, Request, TimeOrNow, WriteFlags,
+};
+
+use super::errno::errno;
+use super::handles::{DirSnapshotEntry, Handle};
+use super::{names, Shared, Smb3Fs};
+use crate::client::{FileAttrs, OpenOptions};
+use crate::proto::create::{
+    FILE_ATTRIBUTE_NORMAL, FILE_ATTRIBUTE_READONLY, FILE_CREATE, FILE_NON_DIRECTORY_FILE, FILE_OPEN_IF,
+    FILE_OVERWRITE_IF,
+};
+use crate::proto::info::FileBasicInformation;
+use crate::proto::NtStatus;
+
+const GEN: Generation = Generation(0);
+/// Largest FUSE read/write request we ask the kernel for.
+const MAX_IO: u32 = 1024 * 1024;
+
+macro_rules! tryr {
+    ($reply:ident, $e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(e) => return $reply.error(e),
+        }
+    };
+}
+
+impl Smb3Fs {
+    fn spawn<F: std::future::Future<Output = ()> + Send + 'static>(&self, f: impl FnOnce(Arc<Shared>) -> F) {
+        self.s.rt.spawn(f(self.s.clone()));
+    }
+}
+
+fn status_is(e: &crate::client::ClientError, s: NtStatus) -> bool {
+    e.status() == Some(s)
+}
+
+fn sync_flags(flags: i32) -> bool {
+    flags & (libc::O_SYNC | libc::O_DSYNC) != 0
+}
+
+impl Shared {
+    /// Give the node at `path` (open through the mount) a hidden name so the name is free at once
+    /// while the open handles keep working; it is deleted at the last release.
+    async fn hide_open(&self, ino: u64, path: &str) -> Result<(), Errno> {
+        let hidden = names::join(names::parent_of(path), &self.handles().hidden_name(ino));
+        self.client.rename(path, &hidden, false).await.map_err(|e| errno(&e))?;
+        self.inodes().hide(path, &hidden);
+        self.handles().mark_deleted(ino, hidden);
+        Ok(())
+    }
+
+    async fn do_rename(&self, from: String, to: String, flags: RenameFlags) -> Result<(), Errno> {
+        self.check_writable()?;
+        if flags.contains(RenameFlags::RENAME_EXCHANGE) || flags.contains(RenameFlags::RENAME_WHITEOUT) {
+            return Err(Errno::EINVAL);
+        }
+        if from == to {
+            return Ok(());
+        }
+        let noreplace = flags.contains(RenameFlags::RENAME_NOREPLACE);
+        let src = self.client.stat(&from).await.map_err(|e| errno(&e))?;
+        // What is at the target decides between replace, rmdir-then-rename and an error.
+        let dst = match self.client.stat(&to).await {
+            Ok(a) => Some(a),
+            Err(e) if errno(&e) == Errno::ENOENT => None,
+            Err(e) => return Err(errno(&e)),
+        };
+        if let Some(d) = dst {
+            if noreplace {
+                return Err(Errno::EEXIST);
+            }
+            match (src.is_dir(), d.is_dir()) {
+                (true, true) => {
+                    if to.starts_with(&format!("{from}/")) {
+                        return Err(Errno::EINVAL);
+                    }
+                    self.client.rmdir(&to).await.map_err(|e| errno(&e))?;
+                    self.inodes().remove_path(&to);
+                }
+                (true, false) => return Err(Errno::ENOTDIR),
+                (false, true) => return Err(Errno::EISDIR),
+                (false, false) => {
+                    let target = self.inodes().ino_of(&to);
+                    if let Some(ino) = target.filter(|i| self.handles().is_open(*i)) {
+                        self.hide_open(ino, &to).await?;
+                    }
+                }
+            }
+        }
+        self.client.rename(&from, &to, !noreplace).await.map_err(|e| errno(&e))?;
+        let mut t = self.inodes();
+        t.rename(&from, &to);
+        t.invalidate_path(names::parent_of(&from));
+        t.invalidate_path(names::parent_of(&to));
+        Ok(())
+    }
+
+    async fn do_setattr(&self, ino: u64, a: SetAttr) -> Result<FileAttrs, Errno> {
+        let c = &self.cfg.attr;
+        if a.uid.is_some_and(|u| u != c.uid) || a.gid.is_some_and(|g| g != c.gid) {
+            return Err(Errno::EPERM);
+        }
+        let changes = a.size.is_some() || a.atime.is_some() || a.mtime.is_some() || a.mode.is_some();
+        if changes {
+            self.check_writable()?;
+        }
+        let (path, cached, unlinked) = {
+            let t = self.inodes();
+            let n = t.get(ino).ok_or(Errno::ENOENT)?;
+            (n.path.clone(), n.attrs, n.unlinked)
+        };
+        let handle = {
+            let h = self.handles();
+            a.fh.and_then(|fh| h.get(fh)).filter(|h| h.writable).or_else(|| h.any_for(ino).filter(|h| h.writable))
+        };
+        if unlinked && handle.is_none() {
+            return Err(Errno::ENOENT);
+        }
+        if let Some(size) = a.size {
+            let r = match handle {
+                Some(h) => self.client.set_size_handle(h.file_id, size).await,
+                None => self.client.set_size(&path, size).await,
+            };
+            r.map_err(|e| errno(&e))?;
+        }
+        let now = || super::attr::system_to_filetime(SystemTime::now());
+        let time = |t: Option<TimeOrNow>| match t {
+            None => 0,
+            Some(TimeOrNow::Now) => now(),
+            Some(TimeOrNow::SpecificTime(t)) => super::attr::system_to_filetime(t),
+        };
+        let mut basic = FileBasicInformation {
+            creation_time: 0,
+            last_access_time: time(a.atime),
+            last_write_time: time(a.mtime),
+            change_time: 0,
+            file_attributes: 0,
+        };
+        if let Some(mode) = a.mode {
+            if !cached.is_dir() {
+                let ro = mode & 0o222 == 0;
+                let was = cached.attributes & FILE_ATTRIBUTE_READONLY != 0;
+                if ro != was {
+                    let attrs = if ro {
+                        cached.attributes | FILE_ATTRIBUTE_READONLY
+                    } else {
+                        cached.attributes & !FILE_ATTRIBUTE_READONLY
+                    };
+                    basic.file_attributes = if attrs == 0 { FILE_ATTRIBUTE_NORMAL } else { attrs };
+                }
+            }
+        }
+        if basic.last_access_time != 0 || basic.last_write_time != 0 || basic.file_attributes != 0 {
+            let r = match handle {
+                Some(h) => self.client.set_basic_handle(h.file_id, &basic).await,
+                None => self.client.set_basic(&path, &basic).await,
+            };
+            r.map_err(|e| errno(&e))?;
+        }
+        if !changes {
+            if let Some(a) = self.inodes().fresh(ino, |a| self.ttl(a)) {
+                return Ok(a);
+            }
+        }
+        let fresh = match handle {
+            Some(h) => self.client.stat_handle(h.file_id).await.map_err(|e| errno(&e))?,
+            None => return self.stat_ino(ino).await,
+        };
+        self.inodes().set_attrs(ino, fresh);
+        Ok(fresh)
+    }
+
+    async fn list(&self, ino: u64) -> Result<Vec<DirSnapshotEntry>, Errno> {
+        let path = self.path(ino)?;
+        let map = self.cfg.map_names;
+        let mut out = Vec::new();
+        self.client
+            .list_dir_with(&path, |batch| {
+                for e in batch {
+                    if names::is_hidden(&e.name) {
+                        continue;
+                    }
+                    out.push(DirSnapshotEntry { name: names::from_server(&e.name, map), server_name: e.name, attrs: e.attrs });
+                }
+            })
+            .await
+            .map_err(|e| errno(&e))?;
+        Ok(out)
+    }
+}
+
+/// The parts of a setattr request we act on.
+struct SetAttr {
+    mode: Option<u32>,
+    uid: Option<u32>,
+    gid: Option<u32>,
+    size: Option<u64>,
+    atime: Option<TimeOrNow>,
+    mtime: Option<TimeOrNow>,
+    fh: Option<u64>,
+}
+
+impl Filesystem for Smb3Fs {
+    fn init(&mut self, _req: &Request, config: &mut KernelConfig) -> std::io::Result<()> {
+        if let Err(max) = config.set_max_write(MAX_IO) {
+            let _ = config.set_max_write(max);
+        }
+        if let Err(max) = config.set_max_readahead(MAX_IO) {
+            let _ = config.set_max_readahead(max);
+        }
+        let _ = config.set_max_background(64);
+        let _ = config.set_congestion_threshold(48);
+        let wanted = InitFlags::FUSE_ASYNC_READ
+            | InitFlags::FUSE_BIG_WRITES
+            | InitFlags::FUSE_MAX_PAGES
+            | InitFlags::FUSE_DO_READDIRPLUS
+            | InitFlags::FUSE_PARALLEL_DIROPS
+            | InitFlags::FUSE_ASYNC_DIO;
+        let _ = config.add_capabilities(wanted & config.capabilities());
+        Ok(())
+    }
+
+    fn destroy(&mut self) {
+        let open = self.s.handles().drain_files();
+        let client = self.s.client.clone();
+        let close_all = async move {
+            for h in open {
+                let _ = client.close(h.file_id).await;
+            }
+        };
+        let _ = self.s.rt.block_on(async { tokio::time::timeout(std::time::Duration::from_secs(5), close_all).await });
+    }
+
+    fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
+        let path = tryr!(reply, self.s.child(parent.0, name));
+        let cached = {
+            let mut t = self.s.inodes();
+            let ino = t.ino_of(&path);
+            match ino.and_then(|i| t.fresh(i, |a| self.s.cfg.attr.ttl(a)).map(|a| (i, a))) {
+                Some((i, a)) => {
+                    t.upsert(&path, a, true);
+                    Some((i, a))
+                }
+                None => None,
+            }
+        };
+        if let Some((ino, a)) = cached {
+            return reply.entry(&self.s.ttl(&a), &self.s.file_attr(ino, &a), GEN);
+        }
+        self.spawn(|s| async move {
+            match s.client.stat(&path).await {
+                Ok(a) => {
+                    let (ttl, attr) = s.entry(&path, a);
+                    reply.entry(&ttl, &attr, GEN)
+                }
+                Err(e) => reply.error(errno(&e)),
+            }
+        });
+    }
+
+    // batch_forget: fuser's default calls this per node (its ForgetOne type is not exported).
+    fn forget(&self, _req: &Request, ino: INodeNo, nlookup: u64) {
+        self.s.inodes().forget(ino.0, nlookup);
+    }
+
+    fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
+        let ino = ino.0;
+        if let Some(a) = self.s.inodes().fresh(ino, |a| self.s.cfg.attr.ttl(a)) {
+            return reply.attr(&self.s.ttl(&a), &self.s.file_attr(ino, &a));
+        }
+        self.spawn(|s| async move {
+            match s.stat_ino(ino).await {
+                Ok(a) => reply.attr(&s.ttl(&a), &s.file_attr(ino, &a)),
+                Err(e) => reply.error(e),
+            }
+        });
+    }
+
+    fn setattr(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        mode: Option<u32>,
+        uid: Option<u32>,
+        gid: Option<u32>,
+        size: Option<u64>,
+        atime: Option<TimeOrNow>,
+        mtime: Option<TimeOrNow>,
+        _ctime: Option<SystemTime>,
+        fh: Option<FileHandle>,
+        _crtime: Option<SystemTime>,
+        _chgtime: Option<SystemTime>,
+        _bkuptime: Option<SystemTime>,
+        _flags: Option<fuser::BsdFileFlags>,
+        reply: ReplyAttr,
+    ) {
+        let ino = ino.0;
+        let req = SetAttr { mode, uid, gid, size, atime, mtime, fh: fh.map(|f| f.0) };
+        self.spawn(|s| async move {
+            match s.do_setattr(ino, req).await {
+                Ok(a) => reply.attr(&s.ttl(&a), &s.file_attr(ino, &a)),
+                Err(e) => reply.error(e),
+            }
+        });
+    }
+
+    fn readlink(&self, _req: &Request, _ino: INodeNo, reply: ReplyData) {
+        // No symlinks without Unix extensions: nothing on the share is a link.
+        reply.error(Errno::EINVAL);
+    }
+
+    fn mknod(&self, _req: &Request, _p: INodeNo, _n: &OsStr, _mode: u32, _umask: u32, _rdev: u32, reply: ReplyEntry) {
+        // Devices, FIFOs and sockets cannot be stored on an SMB share without Unix extensions.
+        reply.error(if self.s.cfg.read_only { Errno::EROFS } else { Errno::EPERM });
+    }
+
+    fn symlink(&self, _req: &Request, _p: INodeNo, _n: &OsStr, _target: &std::path::Path, reply: ReplyEntry) {
+        reply.error(if self.s.cfg.read_only { Errno::EROFS } else { Errno::EPERM });
+    }
+
+    fn link(&self, _req: &Request, _ino: INodeNo, _np: INodeNo, _nn: &OsStr, reply: ReplyEntry) {
+        reply.error(if self.s.cfg.read_only { Errno::EROFS } else { Errno::EPERM });
+    }
+
+    fn mkdir(&self, _req: &Request, parent: INodeNo, name: &OsStr, _mode: u32, _umask: u32, reply: ReplyEntry) {
+        tryr!(reply, self.s.check_writable());
+        let path = tryr!(reply, self.s.child(parent.0, name));
+        self.spawn(|s| async move {
+            match s.client.mkdir(&path).await {
+                Ok(a) => {
+                    s.inodes().invalidate(parent.0);
+                    let (ttl, attr) = s.entry(&path, a);
+                    reply.entry(&ttl, &attr, GEN)
+                }
+                Err(e) => reply.error(errno(&e)),
+            }
+        });
+    }
+
+    fn unlink(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+        tryr!(reply, self.s.check_writable());
+        let path = tryr!(reply, self.s.child(parent.0, name));
+        self.spawn(|s| async move {
+            let open = s.inodes().ino_of(&path).filter(|i| s.handles().is_open(*i));
+            let r = match open {
+                Some(ino) => s.hide_open(ino, &path).await,
+                None => match s.client.unlink(&path).await {
+                    Ok(()) => {
+                        s.inodes().remove_path(&path);
+                        Ok(())
+                    }
+                    Err(e) if status_is(&e, NtStatus::FILE_IS_A_DIRECTORY) => Err(Errno::EISDIR),
+                    Err(e) => Err(errno(&e)),
+                },
+            };
+            s.inodes().invalidate(parent.0);
+            match r {
+                Ok(()) => reply.ok(),
+                Err(e) => reply.error(e),
+            }
+        });
+    }
+
+    fn rmdir(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+        tryr!(reply, self.s.check_writable());
+        let path = tryr!(reply, self.s.child(parent.0, name));
+        self.spawn(|s| async move {
+            match s.client.rmdir(&path).await {
+                Ok(()) => {
+                    let mut t = s.inodes();
+                    t.remove_path(&path);
+                    t.invalidate(parent.0);
+                    drop(t);
+                    reply.ok()
+                }
+                Err(e) => reply.error(errno(&e)),
+            }
+        });
+    }
+
+    fn rename(
+        &self,
+        _req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        newparent: INodeNo,
+        newname: &OsStr,
+        flags: RenameFlags,
+        reply: ReplyEmpty,
+    ) {
+        let from = tryr!(reply, self.s.child(parent.0, name));
+        let to = tryr!(reply, self.s.child(newparent.0, newname));
+        self.spawn(|s| async move {
+            match s.do_rename(from, to, flags).await {
+                Ok(()) => reply.ok(),
+                Err(e) => reply.error(e),
+            }
+        });
+    }
+
+    fn open(&self, _req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
+        let ino = ino.0;
+        let writable = flags.acc_mode() != OpenAccMode::O_RDONLY;
+        if writable {
+            tryr!(reply, self.s.check_writable());
+        }
+        let path = tryr!(reply, self.s.path(ino));
+        let write_through = self.s.cfg.write_through || sync_flags(flags.0);
+        self.spawn(|s| async move {
+            let o = if writable { OpenOptions::read_write() } else { OpenOptions::read() };
+            match s.client.open(&path, &o.options(FILE_NON_DIRECTORY_FILE)).await {
+                Ok(f) => {
+                    let fh = s.handles().insert(Handle { file_id: f.file_id, ino, write_through, writable });
+                    reply.opened(FileHandle(fh), FopenFlags::empty())
+                }
+                Err(e) => reply.error(errno(&e)),
+            }
+        });
+    }
+
+    fn create(&self, _req: &Request, parent: INodeNo, name: &OsStr, _mode: u32, _umask: u32, flags: i32, reply: ReplyCreate) {
+        tryr!(reply, self.s.check_writable());
+        let path = tryr!(reply, self.s.child(parent.0, name));
+        let disposition = if flags & libc::O_EXCL != 0 {
+            FILE_CREATE
+        } else if flags & libc::O_TRUNC != 0 {
+            FILE_OVERWRITE_IF
+        } else {
+            FILE_OPEN_IF
+        };
+        let write_through = self.s.cfg.write_through || sync_flags(flags);
+        self.spawn(|s| async move {
+            let o = OpenOptions::read_write().disposition(disposition).options(FILE_NON_DIRECTORY_FILE);
+            match s.client.open(&path, &o).await {
+                Ok(f) => {
+                    s.inodes().invalidate(parent.0);
+                    let (ttl, attr) = s.entry(&path, f.attrs);
+                    let ino = attr.ino.0;
+                    let fh = s.handles().insert(Handle { file_id: f.file_id, ino, write_through, writable: true });
+                    reply.created(&ttl, &attr, GEN, FileHandle(fh), FopenFlags::empty())
+                }
+                Err(e) => reply.error(errno(&e)),
+            }
+        });
+    }
+
+    fn read(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        offset: u64,
+        size: u32,
+        _flags: OpenFlags,
+        _lock: Option<LockOwner>,
+        reply: ReplyData,
+    ) {
+        let h = tryr!(reply, self.s.handles().get(fh.0).ok_or(Errno::EBADF));
+        self.spawn(|s| async move {
+            match s.client.read(h.file_id, offset, size).await {
+                Ok(data) => reply.data(&data),
+                Err(e) => reply.error(errno(&e)),
+            }
+        });
+    }
+
+    fn write(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        offset: u64,
+        data: &[u8],
+        _wflags: WriteFlags,
+        _flags: OpenFlags,
+        _lock: Option<LockOwner>,
+        reply: ReplyWrite,
+    ) {
+        tryr!(reply, self.s.check_writable());
+        let h = tryr!(reply, self.s.handles().get(fh.0).ok_or(Errno::EBADF));
+        let data = data.to_vec();
+        self.spawn(|s| async move {
+            let r = s.client.write(h.file_id, offset, &data, h.write_through).await;
+            s.inodes().invalidate(h.ino);
+            match r {
+                Ok(n) => reply.written(n as u32),
+                Err(e) => reply.error(errno(&e)),
+            }
+        });
+    }
+
+    fn flush(&self, _req: &Request, _ino: INodeNo, _fh: FileHandle, _lock: LockOwner, reply: ReplyEmpty) {
+        // Writes are answered only once the server has them; nothing is buffered here.
+        reply.ok();
+    }
+
+    fn release(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        _flags: OpenFlags,
+        _lock: Option<LockOwner>,
+        _flush: bool,
+        reply: ReplyEmpty,
+    ) {
+        let Some((h, delete)) = self.s.handles().remove(fh.0) else { return reply.ok() };
+        self.spawn(|s| async move {
+            let closed = s.client.close(h.file_id).await;
+            if let Some(hidden) = delete {
+                if let Err(e) = s.client.unlink(&hidden).await {
+                    log::warn!("could not delete '{hidden}' (unlinked while open): {e}");
+                }
+            }
+            s.inodes().invalidate(h.ino);
+            match closed {
+                Ok(()) => reply.ok(),
+                Err(e) => reply.error(errno(&e)),
+            }
+        });
+    }
+
+    fn fsync(&self, _req: &Request, _ino: INodeNo, fh: FileHandle, _datasync: bool, reply: ReplyEmpty) {
+        let h = tryr!(reply, self.s.handles().get(fh.0).ok_or(Errno::EBADF));
+        self.spawn(|s| async move {
+            match s.client.flush(h.file_id).await {
+                Ok(()) => reply.ok(),
+                // A read-only handle has nothing to flush.
+                Err(e) if !h.writable && status_is(&e, NtStatus::ACCESS_DENIED) => reply.ok(),
+                Err(e) => reply.error(errno(&e)),
+            }
+        });
+    }
+
+    fn opendir(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
+        self.spawn(|s| async move {
+            match s.list(ino.0).await {
+                Ok(entries) => {
+                    let fh = s.handles().insert_dir(entries);
+                    reply.opened(FileHandle(fh), FopenFlags::empty())
+                }
+                Err(e) => reply.error(e),
+            }
+        });
+    }
+
+    fn readdir(&self, _req: &Request, ino: INodeNo, fh: FileHandle, offset: u64, mut reply: ReplyDirectory) {
+        let entries = tryr!(reply, self.s.handles().dir(fh.0).ok_or(Errno::EBADF));
+        let dir_path = tryr!(reply, self.s.path(ino.0));
+        let parent_ino = self.s.inodes().ino_of(names::parent_of(&dir_path)).unwrap_or(1);
+        let mut i = offset as usize;
+        while i < entries.len() + 2 {
+            let full = match i {
+                0 => reply.add(ino, 1, FileType::Directory, "."),
+                1 => reply.add(INodeNo(parent_ino), 2, FileType::Directory, ".."),
+                _ => {
+                    let e = &entries[i - 2];
+                    let path = names::join(&dir_path, &e.server_name);
+                    let known = self.s.inodes().ino_of(&path);
+                    // Unknown entries get their would-be number; lookup registers them.
+                    let ino = known.unwrap_or(if e.attrs.index_number > 1 { e.attrs.index_number } else { u64::MAX });
+                    let kind = if e.attrs.is_dir() { FileType::Directory } else { FileType::RegularFile };
+                    reply.add(INodeNo(ino), i as u64 + 1, kind, &e.name)
+                }
+            };
+            if full {
+                break;
+            }
+            i += 1;
+        }
+        reply.ok();
+    }
+
+    fn readdirplus(&self, _req: &Request, ino: INodeNo, fh: FileHandle, offset: u64, mut reply: ReplyDirectoryPlus) {
+        let entries = tryr!(reply, self.s.handles().dir(fh.0).ok_or(Errno::EBADF));
+        let dir_path = tryr!(reply, self.s.path(ino.0));
+        let mut t = self.s.inodes();
+        let dir_attrs = t.get(ino.0).map(|n| n.attrs).unwrap_or_default();
+        let parent_ino = t.ino_of(names::parent_of(&dir_path)).unwrap_or(1);
+        let parent_attrs = t.get(parent_ino).map(|n| n.attrs).unwrap_or(dir_attrs);
+        let mut i = offset as usize;
+        while i < entries.len() + 2 {
+            let full = match i {
+                // The kernel takes no lookup reference for "." and "..".
+                0 => reply.add(ino, 1, ".", &self.s.ttl(&dir_attrs), &self.s.file_attr(ino.0, &dir_attrs), GEN),
+                1 => {
+                    let a = self.s.file_attr(parent_ino, &parent_attrs);
+                    reply.add(INodeNo(parent_ino), 2, "..", &self.s.ttl(&parent_attrs), &a, GEN)
+                }
+                _ => {
+                    let e = &entries[i - 2];
+                    let path = names::join(&dir_path, &e.server_name);
+                    let child = t.upsert(&path, e.attrs, true);
+                    let a = self.s.file_attr(child, &e.attrs);
+                    let full = reply.add(INodeNo(child), i as u64 + 1, &e.name, &self.s.ttl(&e.attrs), &a, GEN);
+                    if full {
+                        t.forget(child, 1);
+                    }
+                    full
+                }
+            };
+            if full {
+                break;
+            }
+            i += 1;
+        }
+        drop(t);
+        reply.ok();
+    }
+
+    fn releasedir(&self, _req: &Request, _ino: INodeNo, fh: FileHandle, _flags: OpenFlags, reply: ReplyEmpty) {
+        self.s.handles().remove_dir(fh.0);
+        reply.ok();
+    }
+
+    fn fsyncdir(&self, _req: &Request, _ino: INodeNo, _fh: FileHandle, _datasync: bool, reply: ReplyEmpty) {
+        // Directory changes are made synchronously on the server.
+        reply.ok();
+    }
+
+    fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {
+        self.spawn(|s| async move {
+            match s.client.statfs().await {
+                Ok(f) => {
+                    let bsize = f.block_size.clamp(512, u32::MAX as u64) as u32;
+                    let files = s.inodes().len() as u64;
+                    reply.statfs(f.total_blocks, f.free_blocks, f.available_blocks, files, 1 << 20, bsize, super::NAME_MAX as u32, bsize)
+                }
+                Err(e) => reply.error(errno(&e)),
+            }
+        });
+    }
+
+    fn access(&self, _req: &Request, ino: INodeNo, mask: AccessFlags, reply: ReplyEmpty) {
+        if mask.contains(AccessFlags::W_OK) {
+            tryr!(reply, self.s.check_writable());
+            let ro = self.s.inodes().get(ino.0).map(|n| !n.attrs.is_dir() && n.attrs.attributes & FILE_ATTRIBUTE_READONLY != 0);
+            if ro == Some(true) {
+                return reply.error(Errno::EACCES);
+            }
+        }
+        reply.ok();
+    }
+}
