@@ -1,0 +1,450 @@
+//! Integration tests of `smb3fs mount` over the real Samba that `scripts/test.sh` starts.
+//!
+//! Each test mounts the share on its own mount point, works in its own directory of the share
+//! (`Server::test_dir`) and checks results both through the mount and in the server's own
+//! directory. The mount runs in the foreground as a child process; an RAII guard unmounts it
+//! (lazily if busy) even when the test panics, so tests can run in parallel.
+
+mod common;
+
+use std::fs;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{pattern, server, Server};
+use sha2::{Digest, Sha256};
+
+const BIN: &str = env!("CARGO_BIN_EXE_smb3fs");
+
+fn scratch(name: &str) -> PathBuf {
+    let base = std::env::var("SMB3FS_TEST_TMPDIR").map(PathBuf::from).unwrap_or_else(|_| std::env::temp_dir());
+    let d = base.join(format!("smb3fs-mnt-{}-{name}", std::process::id()));
+    let _ = fs::remove_dir_all(&d);
+    fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn is_mounted(mp: &Path) -> bool {
+    let info = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let mp = mp.to_str().unwrap();
+    info.lines().any(|l| {
+        let f: Vec<&str> = l.split(' ').collect();
+        f.len() > 4 && f[4] == mp && l.contains(" - fuse")
+    })
+}
+
+fn wait_until(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while !f() {
+        assert!(t.elapsed() < Duration::from_secs(secs), "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn unmount(mp: &Path) {
+    if !is_mounted(mp) {
+        return;
+    }
+    let ok = Command::new("fusermount3").arg("-u").arg(mp).stderr(Stdio::null()).status().map(|s| s.success());
+    if ok != Ok(true) {
+        let _ = Command::new("fusermount3").arg("-uz").arg(mp).status();
+    }
+}
+
+/// A mounted share; unmounts and reaps the mount process on drop.
+struct Mount {
+    mp: PathBuf,
+    child: Option<Child>,
+    scratch: PathBuf,
+}
+
+impl Mount {
+    fn new(srv: &Server, name: &str, extra: &str) -> Mount {
+        let scratch = scratch(name);
+        let mp = scratch.join("mnt");
+        fs::create_dir_all(&mp).unwrap();
+        let mut opts = format!("credentials={}", srv.credentials_file.display());
+        if !extra.is_empty() {
+            opts = format!("{opts},{extra}");
+        }
+        let mut child = Command::new(BIN)
+            .args(["mount", &srv.unc()])
+            .arg(&mp)
+            .args(["-o", &opts, "-f"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start smb3fs mount");
+        let t = Instant::now();
+        while !is_mounted(&mp) {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("smb3fs mount exited early: {status}");
+            }
+            assert!(t.elapsed() < Duration::from_secs(30), "mount did not appear");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Mount { mp, child: Some(child), scratch }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.mp.join(rel)
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        unmount(&self.mp);
+        if let Some(mut c) = self.child.take() {
+            let t = Instant::now();
+            loop {
+                match c.try_wait() {
+                    Ok(Some(_)) | Err(_) => break,
+                    Ok(None) if t.elapsed() > Duration::from_secs(10) => {
+                        let _ = c.kill();
+                        let _ = c.wait();
+                        break;
+                    }
+                    Ok(None) => std::thread::sleep(Duration::from_millis(50)),
+                }
+            }
+        }
+        let _ = fs::remove_dir_all(&self.scratch);
+    }
+}
+
+fn sha(data: &[u8]) -> Vec<u8> {
+    Sha256::digest(data).to_vec()
+}
+
+fn sha_file(p: &Path) -> Vec<u8> {
+    let mut h = Sha256::new();
+    let mut f = fs::File::open(p).unwrap_or_else(|e| panic!("open {}: {e}", p.display()));
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    h.finalize().to_vec()
+}
+
+fn sh(dir: &Path, script: &str) -> Output {
+    let out = Command::new("bash").arg("-c").arg(script).current_dir(dir).output().expect("run bash");
+    assert!(
+        out.status.success(),
+        "`{script}` failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn setup(name: &str, extra: &str) -> (Server, Mount, PathBuf, PathBuf) {
+    let srv = server();
+    let (local, share_path) = srv.test_dir(&format!("fs-{name}"));
+    let m = Mount::new(&srv, name, extra);
+    let dir = m.path(&share_path);
+    assert!(dir.is_dir(), "{} not visible through the mount", dir.display());
+    (srv, m, local, dir)
+}
+
+#[test]
+fn files_of_many_sizes_round_trip() {
+    let (_srv, m, local, dir) = setup("sizes", "");
+    for (i, size) in [0usize, 1, 4095, 4096, 65537, (1 << 20) + 3, 8 << 20].into_iter().enumerate() {
+        let data = pattern(size, i as u64 + 1);
+        let p = dir.join(format!("f{size}"));
+        fs::write(&p, &data).unwrap();
+        assert_eq!(fs::metadata(&p).unwrap().len(), size as u64);
+        assert_eq!(sha(&fs::read(&p).unwrap()), sha(&data), "through the mount, {size} bytes");
+        assert_eq!(sha(&fs::read(local.join(format!("f{size}"))).unwrap()), sha(&data), "on the server, {size}");
+    }
+    // 64 MiB with dd and cp.
+    let src = m.scratch.join("big");
+    fs::write(&src, pattern(64 << 20, 99)).unwrap();
+    let want = sha_file(&src);
+    sh(&dir, &format!("dd if={} of=dd.bin bs=1M conv=fsync status=none", src.display()));
+    sh(&dir, &format!("cp {} cp.bin", src.display()));
+    for name in ["dd.bin", "cp.bin"] {
+        assert_eq!(sha_file(&local.join(name)), want, "{name} on the server");
+        assert_eq!(sha_file(&dir.join(name)), want, "{name} through the mount");
+    }
+    sh(&dir, "dd if=dd.bin of=/dev/null bs=1M iflag=direct status=none");
+}
+
+#[test]
+fn append_truncate_and_random_writes() {
+    let (_srv, _m, local, dir) = setup("rw", "");
+    let p = dir.join("model");
+    let mut model = pattern(300_000, 5);
+    fs::write(&p, &model).unwrap();
+    // Append.
+    let mut f = fs::OpenOptions::new().append(true).open(&p).unwrap();
+    f.write_all(b"appended").unwrap();
+    model.extend_from_slice(b"appended");
+    drop(f);
+    // Random-offset writes, including past the end.
+    let f = fs::OpenOptions::new().read(true).write(true).open(&p).unwrap();
+    let mut x = 12345u64;
+    for i in 0..40 {
+        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let off = (x >> 33) as usize % (model.len() + 5000);
+        let chunk = pattern(1 + (x as usize % 20000), i);
+        f.write_all_at(&chunk, off as u64).unwrap();
+        if model.len() < off + chunk.len() {
+            model.resize(off + chunk.len(), 0);
+        }
+        model[off..off + chunk.len()].copy_from_slice(&chunk);
+    }
+    // Truncate down and up through the handle and by path.
+    f.set_len(200_000).unwrap();
+    model.truncate(200_000);
+    drop(f);
+    assert_eq!(fs::read(&p).unwrap(), model);
+    let f = fs::OpenOptions::new().write(true).open(&p).unwrap();
+    f.set_len(250_000).unwrap();
+    model.resize(250_000, 0);
+    drop(f);
+    assert_eq!(sha(&fs::read(&p).unwrap()), sha(&model));
+    assert_eq!(sha(&fs::read(local.join("model")).unwrap()), sha(&model));
+    fs::write(&p, b"short").unwrap(); // O_TRUNC on an existing file
+    assert_eq!(fs::read(local.join("model")).unwrap(), b"short");
+    // Read and seek through one descriptor.
+    let mut f = fs::File::open(&p).unwrap();
+    f.seek(SeekFrom::Start(2)).unwrap();
+    let mut s = String::new();
+    f.read_to_string(&mut s).unwrap();
+    assert_eq!(s, "ort");
+    // O_EXCL on an existing name.
+    let e = fs::OpenOptions::new().write(true).create_new(true).open(&p).unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists);
+    // Times: set and read back.
+    sh(&dir, "touch -d '2001-02-03 04:05:06' model");
+    assert_eq!(fs::metadata(local.join("model")).unwrap().mtime(), fs::metadata(&p).unwrap().mtime());
+    assert_eq!(fs::metadata(&p).unwrap().mtime(), date_epoch("2001-02-03 04:05:06"));
+    // chmod a-w makes the file read-only.
+    sh(&dir, "chmod a-w model");
+    assert_eq!(fs::metadata(&p).unwrap().mode() & 0o222, 0);
+    sh(&dir, "chmod u+w model");
+    assert_ne!(fs::metadata(&p).unwrap().mode() & 0o200, 0);
+}
+
+/// The epoch seconds of a `date -d` string (local time, as `touch -d` reads it).
+fn date_epoch(d: &str) -> i64 {
+    let out = Command::new("date").args(["-d", d, "+%s"]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+#[test]
+fn rename_and_unlink_semantics() {
+    let (_srv, _m, local, dir) = setup("rename", "");
+    fs::write(dir.join("a"), b"A").unwrap();
+    fs::write(dir.join("b"), b"B").unwrap();
+    fs::rename(dir.join("a"), dir.join("b")).unwrap(); // over an existing file
+    assert_eq!(fs::read(dir.join("b")).unwrap(), b"A");
+    assert!(!dir.join("a").exists() && !local.join("a").exists());
+    fs::create_dir_all(dir.join("d1/sub")).unwrap();
+    fs::create_dir(dir.join("d2")).unwrap();
+    fs::write(dir.join("d1/sub/f"), b"F").unwrap();
+    fs::rename(dir.join("b"), dir.join("d2/b2")).unwrap(); // across directories
+    assert_eq!(fs::read(local.join("d2/b2")).unwrap(), b"A");
+    fs::create_dir(dir.join("empty")).unwrap();
+    fs::rename(dir.join("d1"), dir.join("empty")).unwrap(); // directory over an empty directory
+    assert_eq!(fs::read(dir.join("empty/sub/f")).unwrap(), b"F");
+    assert_eq!(fs::read(local.join("empty/sub/f")).unwrap(), b"F");
+    let e = fs::rename(dir.join("empty"), dir.join("d2")).unwrap_err(); // over a non-empty one
+    assert_eq!(e.raw_os_error(), Some(libc::ENOTEMPTY));
+    assert_eq!(fs::remove_dir(dir.join("empty")).unwrap_err().raw_os_error(), Some(libc::ENOTEMPTY));
+    assert_eq!(fs::metadata(dir.join("nope")).unwrap_err().raw_os_error(), Some(libc::ENOENT));
+    assert_eq!(fs::read_link(dir.join("d2/b2")).unwrap_err().raw_os_error(), Some(libc::EINVAL));
+    assert!(std::os::unix::fs::symlink("x", dir.join("link")).is_err());
+
+    // Unlink of an open file: the name goes at once, the descriptor keeps working.
+    let p = dir.join("open");
+    fs::write(&p, b"hello").unwrap();
+    let mut f = fs::OpenOptions::new().read(true).write(true).open(&p).unwrap();
+    fs::remove_file(&p).unwrap();
+    assert!(!p.exists());
+    assert!(!local.join("open").exists());
+    let names: Vec<_> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(!names.iter().any(|n| n.to_string_lossy().contains("smb3fs-deleted")), "{names:?}");
+    f.write_all_at(b" world", 5).unwrap();
+    let mut s = String::new();
+    f.seek(SeekFrom::Start(0)).unwrap();
+    f.read_to_string(&mut s).unwrap();
+    assert_eq!(s, "hello world");
+    fs::write(&p, b"new").unwrap(); // the name is free for a new file
+    drop(f);
+    wait_until("the hidden file to be deleted", 10, || {
+        !fs::read_dir(&local).unwrap().any(|e| e.unwrap().file_name().to_string_lossy().contains("smb3fs-deleted"))
+    });
+    assert_eq!(fs::read(local.join("open")).unwrap(), b"new");
+}
+
+#[test]
+fn trees_cp_tar_rsync_find_du_df() {
+    let (_srv, m, local, dir) = setup("trees", "");
+    let src = m.scratch.join("src");
+    sh(
+        &m.scratch,
+        "mkdir -p src/a/b/c/d/e/f/g/h && for i in $(seq 1 40); do head -c $((i*997)) /dev/urandom > src/a/file$i; done \
+         && echo deep > src/a/b/c/d/e/f/g/h/leaf && echo 'spaced out' > 'src/with space.txt' && mkdir -p src/empty \
+         && touch -d '2010-01-01' src/a/file1",
+    );
+    sh(&dir, "mkdir -p x/y/z/1/2/3/4/5/6/7/8/9 && test -d x/y/z/1/2/3/4/5/6/7/8/9");
+    assert!(local.join("x/y/z/1/2/3/4/5/6/7/8/9").is_dir());
+    sh(&dir, &format!("cp -a {}/. cpa && diff -r {} cpa", src.display(), src.display()));
+    sh(&dir, &format!("mkdir tarx && tar -C {} -cf - . | tar -C tarx -xf - && diff -r {} tarx", src.display(), src.display()));
+    sh(&dir, "tar -C cpa -cf - . | tar -tvf - | grep -q leaf");
+    sh(&dir, &format!("rsync -a {}/ rs/", src.display()));
+    let out = sh(&dir, &format!("rsync -a --checksum --dry-run --itemize-changes {}/ rs/", src.display()));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "", "rsync sees differences");
+    sh(&local, &format!("diff -r {} rs", src.display()));
+    assert_eq!(fs::metadata(dir.join("cpa/a/file1")).unwrap().mtime(), fs::metadata(src.join("a/file1")).unwrap().mtime());
+    let out = sh(&dir, "find rs -type f | sort | wc -l");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "42");
+    sh(&dir, "du -sh rs && df -h . && df . | tail -1 | awk '{exit !($2 > 0)}'");
+    sh(&dir, "rm -rf cpa tarx rs x && test ! -e cpa");
+    assert!(!local.join("cpa").exists());
+}
+
+#[test]
+fn git_init_add_commit_status() {
+    let (_srv, _m, _local, dir) = setup("git", "");
+    sh(
+        &dir,
+        "git init -q repo && cd repo && git config user.name Test && git config user.email t@example.com \
+         && mkdir -p src && for i in 1 2 3; do echo line$i > src/f$i.txt; done && echo readme > README \
+         && git add -A && git commit -qm first && echo more >> README && git commit -qam second \
+         && git mv src/f1.txt src/g1.txt && git commit -qm third \
+         && test -z \"$(git status --porcelain)\" && git log --oneline | wc -l | grep -qx 3 && git fsck -q",
+    );
+}
+
+#[test]
+fn names_utf8_spaces_and_mapped_characters() {
+    let (_srv, _m, local, dir) = setup("names", "");
+    let names = ["with space", "é", "日本", "emoji 😀", "a:b", "q?", "star*", "lt<gt>", "pipe|", "quote\"", "back\\slash"];
+    for n in names {
+        fs::write(dir.join(n), n.as_bytes()).unwrap_or_else(|e| panic!("create {n:?}: {e}"));
+    }
+    fs::create_dir(dir.join("dir:with?odd*")).unwrap();
+    fs::write(dir.join("dir:with?odd*").join("in|side"), b"x").unwrap();
+    let mut listed: Vec<String> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    listed.sort();
+    let mut want: Vec<String> = names.iter().map(|s| s.to_string()).chain(["dir:with?odd*".to_string()]).collect();
+    want.sort();
+    assert_eq!(listed, want);
+    for n in names {
+        assert_eq!(fs::read(dir.join(n)).unwrap(), n.as_bytes());
+    }
+    // On the server the forbidden characters are stored as the SFM private-use code points.
+    assert_eq!(fs::read(local.join("a\u{F022}b")).unwrap(), b"a:b");
+    assert!(local.join("q\u{F025}").exists() && local.join("pipe\u{F027}").exists());
+    assert!(local.join("back\u{F026}slash").exists() && local.join("quote\u{F020}").exists());
+    assert!(local.join("dir\u{F022}with\u{F025}odd\u{F021}/in\u{F027}side").exists());
+    assert_eq!(fs::read(local.join("日本")).unwrap(), "日本".as_bytes());
+    // And names created on the server come back mapped.
+    fs::write(local.join("srv\u{F023}x"), b"s").unwrap();
+    assert_eq!(fs::read(dir.join("srv<x")).unwrap(), b"s");
+}
+
+#[test]
+fn nomapposix_refuses_forbidden_characters() {
+    let (_srv, _m, _local, dir) = setup("nomap", "nomapposix");
+    let e = fs::write(dir.join("a:b"), b"x").unwrap_err();
+    assert_eq!(e.raw_os_error(), Some(libc::EINVAL));
+    fs::write(dir.join("fine é"), b"x").unwrap();
+}
+
+#[test]
+fn read_only_mount_refuses_writes() {
+    let srv = server();
+    let (local, share_path) = srv.test_dir("fs-ro");
+    fs::write(local.join("existing"), b"data").unwrap();
+    let m = Mount::new(&srv, "ro", "ro");
+    let dir = m.path(&share_path);
+    assert_eq!(fs::read(dir.join("existing")).unwrap(), b"data");
+    let erofs = |r: std::io::Result<()>| assert_eq!(r.unwrap_err().raw_os_error(), Some(libc::EROFS));
+    erofs(fs::write(dir.join("new"), b"x"));
+    erofs(fs::write(dir.join("existing"), b"x"));
+    erofs(fs::create_dir(dir.join("d")));
+    erofs(fs::remove_file(dir.join("existing")));
+    erofs(fs::rename(dir.join("existing"), dir.join("other")));
+    assert_eq!(fs::read(local.join("existing")).unwrap(), b"data");
+}
+
+fn mount_processes(mp: &Path) -> usize {
+    let needle = mp.to_str().unwrap();
+    fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| fs::read(e.ok()?.path().join("cmdline")).ok())
+        .filter(|c| {
+            let args: Vec<&[u8]> = c.split(|b| *b == 0).collect();
+            args.iter().any(|a| *a == needle.as_bytes()) && args.iter().any(|a| *a == b"mount")
+        })
+        .count()
+}
+
+#[test]
+fn daemon_mode_mounts_and_fusermount_ends_it() {
+    let srv = server();
+    let (_local, share_path) = srv.test_dir("fs-daemon");
+    let s = scratch("daemon");
+    let mp = s.join("mnt");
+    fs::create_dir_all(&mp).unwrap();
+    let out = Command::new(BIN)
+        .args(["mount", &srv.unc()])
+        .arg(&mp)
+        .args(["-o", &format!("credentials={}", srv.credentials_file.display())])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "daemon mount failed: {}", String::from_utf8_lossy(&out.stderr));
+    let guard = scopeguard(&mp);
+    assert!(is_mounted(&mp));
+    fs::write(mp.join(&share_path).join("hello"), b"hi").unwrap();
+    assert_eq!(mount_processes(&mp), 1);
+    let st = Command::new("fusermount3").arg("-u").arg(&mp).status().unwrap();
+    assert!(st.success());
+    wait_until("the daemon to exit", 15, || mount_processes(&mp) == 0);
+    drop(guard);
+    let _ = fs::remove_dir_all(&s);
+}
+
+struct Unmounter(PathBuf);
+impl Drop for Unmounter {
+    fn drop(&mut self) {
+        unmount(&self.0);
+    }
+}
+fn scopeguard(mp: &Path) -> Unmounter {
+    Unmounter(mp.to_path_buf())
+}
+
+#[test]
+fn bad_password_fails_before_detaching() {
+    let srv = server();
+    let s = scratch("badpw");
+    let mp = s.join("mnt");
+    fs::create_dir_all(&mp).unwrap();
+    let cred = s.join("cred");
+    fs::write(&cred, format!("username={}\npassword=wrong-password\n", srv.user)).unwrap();
+    let mut cmd = Command::new(BIN);
+    cmd.args(["mount", &srv.unc()]).arg(&mp).args(["-o", &format!("credentials={}", cred.display())]);
+    let out = cmd.output().unwrap();
+    let _guard = scopeguard(&mp);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "mount with a bad password succeeded");
+    assert!(err.to_lowercase().contains("logon"), "stderr: {err}");
+    assert!(!is_mounted(&mp));
+    // Unknown options are named.
+    let out = Command::new(BIN).args(["mount", &srv.unc()]).arg(&mp).args(["-o", "bogus_opt,ro", "-f"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bogus_opt"));
+    let _ = fs::remove_dir_all(&s);
+}
