@@ -165,7 +165,7 @@ pub fn wire_offset(out: &[u8], body_start: usize) -> usize {
 
 /// Pad with zeros until `out.len() - base` is a multiple of `align`.
 pub fn pad_to(out: &mut Vec<u8>, base: usize, align: usize) {
-    while (out.len() - base) % align != 0 {
+    while !(out.len() - base).is_multiple_of(align) {
         out.push(0);
     }
 }
@@ -186,7 +186,7 @@ pub fn utf16le_encode(s: &str) -> Vec<u8> {
 
 /// Decode UTF-16LE (odd lengths and unpaired surrogates are errors).
 pub fn utf16le_decode(b: &[u8]) -> Result<String> {
-    if b.len() % 2 != 0 {
+    if !b.len().is_multiple_of(2) {
         return Err(ProtoError::Invalid("odd UTF-16 length"));
     }
     let units = b.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
