@@ -27,7 +27,13 @@ impl FileId {
         put_u64(out, self.volatile);
     }
 
-    pub fn decode(r: &mut Reader<'_>) -> Result<FileId> {
+    /// Decode the first 16 bytes of `b`.
+    pub fn decode(b: &[u8]) -> Result<FileId> {
+        Self::read(&mut Reader::new(b))
+    }
+
+    /// Read 16 bytes at the reader's cursor.
+    pub fn read(r: &mut Reader<'_>) -> Result<FileId> {
         Ok(FileId {
             persistent: r.u64()?,
             volatile: r.u64()?,
@@ -389,7 +395,7 @@ impl Body for CreateResponse {
         let end_of_file = r.u64()?;
         let file_attributes = r.u32()?;
         r.skip(4)?;
-        let file_id = FileId::decode(&mut r)?;
+        let file_id = FileId::read(&mut r)?;
         let ctx_off = r.u32()? as usize;
         let ctx_len = r.u32()? as usize;
         let contexts = decode_create_contexts(body_buffer(body, ctx_off, ctx_len)?)?;

@@ -58,7 +58,7 @@ impl Body for QueryDirectoryRequest {
         let file_information_class = r.u8()?;
         let flags = r.u8()?;
         let file_index = r.u32()?;
-        let file_id = FileId::decode(&mut r)?;
+        let file_id = FileId::read(&mut r)?;
         let off = r.u16()? as usize;
         let len = r.u16()? as usize;
         let output_buffer_length = r.u32()?;

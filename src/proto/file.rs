@@ -35,7 +35,7 @@ impl Body for CloseRequest {
         r.skip(4)?;
         Ok(CloseRequest {
             flags,
-            file_id: FileId::decode(&mut r)?,
+            file_id: FileId::read(&mut r)?,
         })
     }
 }
@@ -106,7 +106,7 @@ impl Body for FlushRequest {
         expect_structure_size(&mut r, 24, "FLUSH request StructureSize")?;
         r.skip(6)?;
         Ok(FlushRequest {
-            file_id: FileId::decode(&mut r)?,
+            file_id: FileId::read(&mut r)?,
         })
     }
 }
@@ -160,7 +160,7 @@ impl Body for ReadRequest {
         let flags = r.u8()?;
         let length = r.u32()?;
         let offset = r.u64()?;
-        let file_id = FileId::decode(&mut r)?;
+        let file_id = FileId::read(&mut r)?;
         let minimum_count = r.u32()?;
         let channel = r.u32()?;
         let remaining_bytes = r.u32()?;
@@ -307,7 +307,7 @@ impl Body for WriteRequest {
         let data_off = r.u16()? as usize;
         let len = r.u32()? as usize;
         let offset = r.u64()?;
-        let file_id = FileId::decode(&mut r)?;
+        let file_id = FileId::read(&mut r)?;
         let channel = r.u32()?;
         let remaining_bytes = r.u32()?;
         r.skip(4)?;
@@ -399,7 +399,7 @@ impl Body for LockRequest {
         expect_structure_size(&mut r, 48, "LOCK request StructureSize")?;
         let count = r.u16()? as usize;
         let seq = r.u32()?;
-        let file_id = FileId::decode(&mut r)?;
+        let file_id = FileId::read(&mut r)?;
         if count.saturating_mul(24) > r.remaining() {
             return Err(ProtoError::Truncated {
                 needed: 24 + count * 24,

@@ -105,7 +105,7 @@ impl Body for QueryInfoRequest {
         let in_len = r.u32()? as usize;
         let additional_information = r.u32()?;
         let flags = r.u32()?;
-        let file_id = FileId::decode(&mut r)?;
+        let file_id = FileId::read(&mut r)?;
         let input = body_buffer(body, in_off, in_len)?.to_vec();
         Ok(QueryInfoRequest {
             info_type,
@@ -172,7 +172,7 @@ impl Body for SetInfoRequest {
         let off = r.u16()? as usize;
         r.skip(2)?;
         let additional_information = r.u32()?;
-        let file_id = FileId::decode(&mut r)?;
+        let file_id = FileId::read(&mut r)?;
         let buffer = body_buffer(body, off, len)?.to_vec();
         Ok(SetInfoRequest {
             info_type,

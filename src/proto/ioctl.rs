@@ -64,7 +64,7 @@ impl Body for IoctlRequest {
         expect_structure_size(&mut r, 57, "IOCTL request StructureSize")?;
         r.skip(2)?;
         let ctl_code = r.u32()?;
-        let file_id = FileId::decode(&mut r)?;
+        let file_id = FileId::read(&mut r)?;
         let in_off = r.u32()? as usize;
         let in_len = r.u32()? as usize;
         let max_input_response = r.u32()?;
@@ -125,7 +125,7 @@ impl Body for IoctlResponse {
         expect_structure_size(&mut r, 49, "IOCTL response StructureSize")?;
         r.skip(2)?;
         let ctl_code = r.u32()?;
-        let file_id = FileId::decode(&mut r)?;
+        let file_id = FileId::read(&mut r)?;
         let in_off = r.u32()? as usize;
         let in_len = r.u32()? as usize;
         let out_off = r.u32()? as usize;

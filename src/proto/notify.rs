@@ -54,7 +54,7 @@ impl Body for ChangeNotifyRequest {
         expect_structure_size(&mut r, 32, "CHANGE_NOTIFY request StructureSize")?;
         let flags = r.u16()?;
         let output_buffer_length = r.u32()?;
-        let file_id = FileId::decode(&mut r)?;
+        let file_id = FileId::read(&mut r)?;
         let completion_filter = r.u32()?;
         Ok(ChangeNotifyRequest {
             flags,

@@ -48,7 +48,7 @@ fn decode_oplock24(body: &[u8]) -> Result<(u8, FileId)> {
     expect_structure_size(&mut r, 24, "OPLOCK_BREAK StructureSize")?;
     let level = r.u8()?;
     r.skip(5)?;
-    Ok((level, FileId::decode(&mut r)?))
+    Ok((level, FileId::read(&mut r)?))
 }
 
 impl Body for OplockBreakNotification {
