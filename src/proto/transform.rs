@@ -34,7 +34,10 @@ impl TransformHeader {
 
     pub fn decode(input: &[u8]) -> Result<Self> {
         if input.len() < TRANSFORM_HEADER_LEN {
-            return Err(ProtoError::Truncated { needed: TRANSFORM_HEADER_LEN, had: input.len() });
+            return Err(ProtoError::Truncated {
+                needed: TRANSFORM_HEADER_LEN,
+                had: input.len(),
+            });
         }
         if input[0..4] != TRANSFORM_PROTOCOL_ID {
             return Err(ProtoError::Invalid("transform header protocol id"));
