@@ -49,7 +49,7 @@ fn unmount(mp: &Path) {
         return;
     }
     let ok = Command::new("fusermount3").arg("-u").arg(mp).stderr(Stdio::null()).status().map(|s| s.success());
-    if ok != Ok(true) {
+    if !matches!(ok, Ok(true)) {
         let _ = Command::new("fusermount3").arg("-uz").arg(mp).status();
     }
 }
@@ -322,7 +322,7 @@ fn git_init_add_commit_status() {
          && mkdir -p src && for i in 1 2 3; do echo line$i > src/f$i.txt; done && echo readme > README \
          && git add -A && git commit -qm first && echo more >> README && git commit -qam second \
          && git mv src/f1.txt src/g1.txt && git commit -qm third \
-         && test -z \"$(git status --porcelain)\" && git log --oneline | wc -l | grep -qx 3 && git fsck -q",
+         && test -z \"$(git status --porcelain)\" && git log --oneline | wc -l | grep -qx 3 && git fsck --no-progress",
     );
 }
 
