@@ -59,7 +59,9 @@ impl Server {
     }
 
     pub async fn connect(&self) -> Client {
-        Client::connect(&self.options()).await.expect("connect to the test server")
+        Client::connect(&self.options())
+            .await
+            .expect("connect to the test server")
     }
 
     /// A fresh directory for one test, inside the share: (path on the server's disk, share path).
@@ -117,7 +119,12 @@ impl Proxy {
                 tokio::spawn(pump(sr, cw, false, f.clone(), c.clone(), n.clone()));
             }
         });
-        Proxy { port, frames, corrupt_next_reply: corrupt, corrupted }
+        Proxy {
+            port,
+            frames,
+            corrupt_next_reply: corrupt,
+            corrupted,
+        }
     }
 }
 
