@@ -424,7 +424,9 @@ fn authenticator_state_and_errors() {
 fn password_reproduces_every_published_session_key() {
     let pw = smb()["inputs"]["password"].as_str().unwrap().to_string();
     let enc: Value = serde_json::from_str(include_str!("vectors/encryption_3_1_1.json")).unwrap();
-    let mut traces: Vec<(String, Vec<u8>, Vec<u8>, Vec<u8>)> = Vec::new();
+    // (name, CHALLENGE packet, AUTHENTICATE packet, published SessionKey)
+    type Trace = (String, Vec<u8>, Vec<u8>, Vec<u8>);
+    let mut traces: Vec<Trace> = Vec::new();
     for c in preauth()["channels"].as_array().unwrap() {
         let st = c["session_hash_steps"].as_array().unwrap();
         traces.push((
