@@ -361,13 +361,12 @@ async fn tampered_response_drops_the_connection() {
     let e = c
         .open(&format!("{dir}/never.txt"), &create_opts())
         .await
-        .err()
-        .expect("must fail");
+        .expect_err("must fail");
     assert_eq!(proxy.corrupted.load(Ordering::SeqCst), 1);
     assert!(matches!(e, ClientError::Disconnected(_)), "{e}");
     assert!(e.to_string().contains("decryption"), "{e}");
     assert!(!c.is_connected());
-    let e = c.stat(&dir).await.err().expect("dead connection");
+    let e = c.stat(&dir).await.expect_err("dead connection");
     assert!(matches!(e, ClientError::Disconnected(_)), "{e}");
     // The file may exist (the server did create it before its answer was damaged) but holds
     // nothing we wrote.

@@ -361,7 +361,7 @@ impl Connection {
                 };
             }
             let len = u32::from_be_bytes(len_buf) as usize;
-            if len_buf[0] != 0 || len > MAX_FRAME || len < 4 {
+            if len_buf[0] != 0 || !(4..=MAX_FRAME).contains(&len) {
                 return format!("bad frame length {len} from {}", self.peer);
             }
             let mut frame = vec![0u8; len];
@@ -414,7 +414,7 @@ impl Connection {
             } else {
                 offset.saturating_add(next)
             };
-            if next != 0 && (next < HEADER_LEN || next % 8 != 0 || end > plain.len()) {
+            if next != 0 && (next < HEADER_LEN || !next.is_multiple_of(8) || end > plain.len()) {
                 return Err(format!("bad NextCommand offset {next}"));
             }
             self.dispatch(

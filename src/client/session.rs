@@ -402,14 +402,15 @@ async fn session_setup(
         let keys = derive_session_keys(&session_key, neg.dialect, hash.value(), neg.cipher);
         // The final response proves the server knows the key and saw our exact negotiation.
         let signed = resp.header.flags & FLAGS_SIGNED != 0;
-        if neg.dialect >= DIALECT_300 || signed {
-            if !signed || !signing::verify(neg.signing, &keys.signing_key, &resp.message) {
-                return Err(ClientError::Security(
-                    "the final session setup response is not correctly signed \
-                     (wrong password or tampered negotiation)"
-                        .into(),
-                ));
-            }
+        let must_verify = neg.dialect >= DIALECT_300 || signed;
+        if must_verify
+            && (!signed || !signing::verify(neg.signing, &keys.signing_key, &resp.message))
+        {
+            return Err(ClientError::Security(
+                "the final session setup response is not correctly signed \
+                 (wrong password or tampered negotiation)"
+                    .into(),
+            ));
         }
         let encrypt =
             opts.require_encryption || body.session_flags & SESSION_FLAG_ENCRYPT_DATA != 0;

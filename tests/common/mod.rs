@@ -91,12 +91,14 @@ pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
     out
 }
 
+/// Frames seen by the proxy: (from_client, frame without the 4-byte length prefix).
+pub type Frames = Arc<Mutex<Vec<(bool, Vec<u8>)>>>;
+
 /// A TCP proxy between the client and the server that records every frame in both directions
 /// and, when armed, flips one byte in the next server-to-client frame.
 pub struct Proxy {
     pub port: u16,
-    /// (from_client, frame without the 4-byte length prefix)
-    pub frames: Arc<Mutex<Vec<(bool, Vec<u8>)>>>,
+    pub frames: Frames,
     pub corrupt_next_reply: Arc<AtomicBool>,
     pub corrupted: Arc<AtomicUsize>,
 }
@@ -132,7 +134,7 @@ async fn pump(
     mut from: tokio::net::tcp::OwnedReadHalf,
     mut to: tokio::net::tcp::OwnedWriteHalf,
     from_client: bool,
-    frames: Arc<Mutex<Vec<(bool, Vec<u8>)>>>,
+    frames: Frames,
     corrupt: Arc<AtomicBool>,
     corrupted: Arc<AtomicUsize>,
 ) {
