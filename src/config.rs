@@ -34,11 +34,18 @@ pub fn parse_target(s: &str) -> Result<Target, String> {
         };
         (h.to_string(), port)
     } else if let Some((h, p)) = hostport.rsplit_once(':') {
-        (h.to_string(), Some(p.parse().map_err(|_| format!("bad port in '{s}'"))?))
+        (
+            h.to_string(),
+            Some(p.parse().map_err(|_| format!("bad port in '{s}'"))?),
+        )
     } else {
         (hostport.to_string(), None)
     };
-    Ok(Target { host, port, share: share.to_string() })
+    Ok(Target {
+        host,
+        port,
+        share: share.to_string(),
+    })
 }
 
 /// Every `-o` option, parsed. Mount-only options are kept here too so that one parser names
@@ -80,12 +87,14 @@ fn parse_bool(key: &str, v: Option<&str>) -> Result<bool, String> {
 }
 
 fn need<'a>(key: &str, v: Option<&'a str>) -> Result<&'a str, String> {
-    v.filter(|s| !s.is_empty()).ok_or_else(|| format!("option {key} needs a value ({key}=…)"))
+    v.filter(|s| !s.is_empty())
+        .ok_or_else(|| format!("option {key} needs a value ({key}=…)"))
 }
 
 fn parse_num<T: std::str::FromStr>(key: &str, v: Option<&str>) -> Result<T, String> {
     let s = need(key, v)?;
-    s.parse().map_err(|_| format!("option {key}: '{s}' is not a number"))
+    s.parse()
+        .map_err(|_| format!("option {key}: '{s}' is not a number"))
 }
 
 fn parse_mode(key: &str, v: Option<&str>) -> Result<u32, String> {
@@ -192,11 +201,21 @@ impl Options {
                     "username" | "user" => user = Some(v.to_string()),
                     "password" | "pass" => password = Some(v.to_string()),
                     "domain" | "dom" | "workgroup" => domain = Some(v.to_string()),
-                    _ => return Err(format!("credentials file {path}: unknown key '{}'", k.trim())),
+                    _ => {
+                        return Err(format!(
+                            "credentials file {path}: unknown key '{}'",
+                            k.trim()
+                        ))
+                    }
                 }
             }
         }
-        let user = self.username.clone().or(user).or_else(|| env("USER")).unwrap_or_default();
+        let user = self
+            .username
+            .clone()
+            .or(user)
+            .or_else(|| env("USER"))
+            .unwrap_or_default();
         // mount.cifs accepts USER=name%password.
         let (user, inline_pw) = match user.split_once('%') {
             Some((u, p)) => (u.to_string(), Some(p.to_string())),
@@ -210,9 +229,11 @@ impl Options {
                     .trim_end_matches(['\n', '\r'])
                     .to_string(),
                 None => {
-                    return Err("no password: give -o credentials=FILE (username=, password=, domain= \
+                    return Err(
+                        "no password: give -o credentials=FILE (username=, password=, domain= \
                                 lines) or set the PASSWD environment variable"
-                        .into())
+                            .into(),
+                    )
                 }
             },
         };
@@ -220,11 +241,20 @@ impl Options {
             return Err("no user name: give -o username=NAME or a credentials file".into());
         }
         let domain = self.domain.clone().or(domain).unwrap_or_default();
-        Ok(Credentials { username: user, domain, password, workstation: String::new() })
+        Ok(Credentials {
+            username: user,
+            domain,
+            password,
+            workstation: String::new(),
+        })
     }
 
     /// Connection options for `target`, with these options applied over the defaults.
-    pub fn connect_options(&self, target: &Target, credentials: Credentials) -> Result<ConnectOptions, String> {
+    pub fn connect_options(
+        &self,
+        target: &Target,
+        credentials: Credentials,
+    ) -> Result<ConnectOptions, String> {
         let port = self.port.or(target.port).unwrap_or(445);
         let mut c = ConnectOptions::new(&target.host, port, &target.share, credentials);
         if let Some(d) = self.min_dialect {
@@ -257,9 +287,15 @@ mod tests {
     #[test]
     fn targets() {
         let t = parse_target("//127.0.0.1:4455/share").unwrap();
-        assert_eq!((t.host.as_str(), t.port, t.share.as_str()), ("127.0.0.1", Some(4455), "share"));
+        assert_eq!(
+            (t.host.as_str(), t.port, t.share.as_str()),
+            ("127.0.0.1", Some(4455), "share")
+        );
         let t = parse_target("\\\\server\\data").unwrap();
-        assert_eq!((t.host.as_str(), t.port, t.share.as_str()), ("server", None, "data"));
+        assert_eq!(
+            (t.host.as_str(), t.port, t.share.as_str()),
+            ("server", None, "data")
+        );
         let t = parse_target("//[::1]:445/s/").unwrap();
         assert_eq!((t.host.as_str(), t.port), ("::1", Some(445)));
         assert!(parse_target("server/share").is_err());
@@ -270,7 +306,11 @@ mod tests {
 
     #[test]
     fn options_and_unknown_ones() {
-        let o = Options::parse(["username=bob,port=4455,vers=3.0,cipher=aes-256-gcm:aes-128-ccm", "ro,file_mode=0644"]).unwrap();
+        let o = Options::parse([
+            "username=bob,port=4455,vers=3.0,cipher=aes-256-gcm:aes-128-ccm",
+            "ro,file_mode=0644",
+        ])
+        .unwrap();
         assert_eq!(o.username.as_deref(), Some("bob"));
         assert_eq!(o.port, Some(4455));
         assert_eq!(o.min_dialect, Some(0x0300));
@@ -292,7 +332,10 @@ mod tests {
         std::fs::write(&f, "username=alice\npassword=s3cret=x\ndomain=CORP\n").unwrap();
         let o = Options::parse([format!("credentials={}", f.display()).as_str()]).unwrap();
         let c = o.credentials(&|_| None).unwrap();
-        assert_eq!((c.username.as_str(), c.password.as_str(), c.domain.as_str()), ("alice", "s3cret=x", "CORP"));
+        assert_eq!(
+            (c.username.as_str(), c.password.as_str(), c.domain.as_str()),
+            ("alice", "s3cret=x", "CORP")
+        );
 
         let o = Options::parse(["username=bob"]).unwrap();
         let env = |k: &str| (k == "PASSWD").then(|| "pw".to_string());

@@ -11,7 +11,11 @@ use smb3fs::config::{parse_target, Options, Target};
 use smb3fs::proto::create::{FILE_NON_DIRECTORY_FILE, FILE_OVERWRITE_IF};
 
 #[derive(Parser)]
-#[command(name = "smb3fs", version, about = "SMB 3.1.1 client over an encrypted session, and a FUSE mount")]
+#[command(
+    name = "smb3fs",
+    version,
+    about = "SMB 3.1.1 client over an encrypted session, and a FUSE mount"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -81,11 +85,15 @@ enum Command {
 type CliResult<T> = Result<T, String>;
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn,fuser=error")).init();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn,fuser=error"))
+        .init();
     // As a mount(8) helper (/sbin/mount.fuse.smb3fs or mount.smb3fs -> smb3fs):
     // `SOURCE MOUNTPOINT [-o OPTIONS] [-n] [-s] [-v]`.
     let argv: Vec<String> = std::env::args().collect();
-    let prog = argv.first().map(|a| a.rsplit('/').next().unwrap_or(a).to_string()).unwrap_or_default();
+    let prog = argv
+        .first()
+        .map(|a| a.rsplit('/').next().unwrap_or(a).to_string())
+        .unwrap_or_default();
     if prog == "mount.fuse.smb3fs" || prog == "mount.smb3fs" {
         return match smb3fs::fs::mount::helper_args(&argv[1..]) {
             Ok(args) => exit(smb3fs::fs::mount::run(args)),
@@ -96,11 +104,24 @@ fn main() -> ExitCode {
         };
     }
     let cli = Cli::parse();
-    if let Command::Mount { common, mountpoint, foreground } = cli.command {
-        let args = smb3fs::fs::mount::MountArgs { target: common.target, mountpoint, options: common.options, foreground };
+    if let Command::Mount {
+        common,
+        mountpoint,
+        foreground,
+    } = cli.command
+    {
+        let args = smb3fs::fs::mount::MountArgs {
+            target: common.target,
+            mountpoint,
+            options: common.options,
+            foreground,
+        };
         return exit(smb3fs::fs::mount::run(args));
     }
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("smb3fs: cannot start the runtime: {e}");
@@ -134,13 +155,31 @@ async fn run(cli: Cli) -> CliResult<()> {
         Command::Info { common } => {
             let (client, _, target) = connect(&common).await?;
             let i = client.info();
-            println!("server:        {}:{}", target.host, target.port.unwrap_or(445));
+            println!(
+                "server:        {}:{}",
+                target.host,
+                target.port.unwrap_or(445)
+            );
             println!("share:         {}", i.share);
             println!("dialect:       {}", i.dialect_name());
-            println!("cipher:        {}", i.cipher.map(|c| c.name()).unwrap_or("none"));
-            println!("encrypted:     {}", if i.encrypted { "yes (every message after logon)" } else { "no" });
+            println!(
+                "cipher:        {}",
+                i.cipher.map(|c| c.name()).unwrap_or("none")
+            );
+            println!(
+                "encrypted:     {}",
+                if i.encrypted {
+                    "yes (every message after logon)"
+                } else {
+                    "no"
+                }
+            );
             println!("signing:       {}", i.signing.name());
-            println!("session flags: {:#06x}{}", i.session_flags, session_flag_names(i.session_flags));
+            println!(
+                "session flags: {:#06x}{}",
+                i.session_flags,
+                session_flag_names(i.session_flags)
+            );
             println!("share flags:   {:#010x}", i.share_flags);
             println!("max read:      {}", i.max_read_size);
             println!("max write:     {}", i.max_write_size);
@@ -157,16 +196,31 @@ async fn run(cli: Cli) -> CliResult<()> {
             }
             client.disconnect().await;
         }
-        Command::Get { common, remote, local } => {
+        Command::Get {
+            common,
+            remote,
+            local,
+        } => {
             let (client, _, _) = connect(&common).await?;
             let r = get(&client, &remote, &local).await;
             client.disconnect().await;
             r?;
         }
         Command::Mount { .. } => unreachable!("handled before the runtime starts"),
-        Command::Put { common, local, remote, write_through } => {
+        Command::Put {
+            common,
+            local,
+            remote,
+            write_through,
+        } => {
             let (client, opts, _) = connect(&common).await?;
-            let r = put(&client, &local, &remote, write_through || opts.write_through).await;
+            let r = put(
+                &client,
+                &local,
+                &remote,
+                write_through || opts.write_through,
+            )
+            .await;
             client.disconnect().await;
             r?;
         }
@@ -192,14 +246,19 @@ fn session_flag_names(flags: u16) -> String {
 const WINDOW: usize = 8;
 
 async fn get(client: &Client, remote: &str, local: &str) -> CliResult<()> {
-    let file = client.open(remote, &OpenOptions::read()).await.map_err(|e| e.to_string())?;
+    let file = client
+        .open(remote, &OpenOptions::read())
+        .await
+        .map_err(|e| e.to_string())?;
     let result = async {
         let size = file.attrs.size;
         let chunk = client.max_read() as u64;
         let mut out: Box<dyn Write> = if local == "-" {
             Box::new(std::io::stdout().lock())
         } else {
-            Box::new(std::fs::File::create(local).map_err(|e| format!("cannot create {local}: {e}"))?)
+            Box::new(
+                std::fs::File::create(local).map_err(|e| format!("cannot create {local}: {e}"))?,
+            )
         };
         let reads = futures::stream::iter(0..size.div_ceil(chunk))
             .map(|i| {
@@ -210,7 +269,8 @@ async fn get(client: &Client, remote: &str, local: &str) -> CliResult<()> {
         futures::pin_mut!(reads);
         while let Some(data) = reads.next().await {
             let data = data.map_err(|e| e.to_string())?;
-            out.write_all(&data).map_err(|e| format!("writing {local}: {e}"))?;
+            out.write_all(&data)
+                .map_err(|e| format!("writing {local}: {e}"))?;
         }
         out.flush().map_err(|e| format!("writing {local}: {e}"))
     }
@@ -225,7 +285,9 @@ async fn put(client: &Client, local: &str, remote: &str, write_through: bool) ->
     } else {
         Box::new(std::fs::File::open(local).map_err(|e| format!("cannot open {local}: {e}"))?)
     };
-    let o = OpenOptions::read_write().disposition(FILE_OVERWRITE_IF).options(FILE_NON_DIRECTORY_FILE);
+    let o = OpenOptions::read_write()
+        .disposition(FILE_OVERWRITE_IF)
+        .options(FILE_NON_DIRECTORY_FILE);
     let file = client.open(remote, &o).await.map_err(|e| e.to_string())?;
     let chunk = client.max_write() as usize;
     let mut offset = 0u64;

@@ -12,7 +12,9 @@ use smb3fs::proto::info::FileBasicInformation;
 use smb3fs::proto::NtStatus;
 
 fn create_opts() -> OpenOptions {
-    OpenOptions::read_write().disposition(FILE_OVERWRITE_IF).options(FILE_NON_DIRECTORY_FILE)
+    OpenOptions::read_write()
+        .disposition(FILE_OVERWRITE_IF)
+        .options(FILE_NON_DIRECTORY_FILE)
 }
 
 #[tokio::test]
@@ -30,10 +32,17 @@ async fn negotiates_311_with_aes128gcm_and_encrypts() {
 #[tokio::test]
 async fn each_cipher_when_preferred() {
     let s = server();
-    for cipher in [Cipher::Aes128Ccm, Cipher::Aes256Gcm, Cipher::Aes256Ccm, Cipher::Aes128Gcm] {
+    for cipher in [
+        Cipher::Aes128Ccm,
+        Cipher::Aes256Gcm,
+        Cipher::Aes256Ccm,
+        Cipher::Aes128Gcm,
+    ] {
         let mut o = s.options();
         o.ciphers = vec![cipher];
-        let c = smb3fs::client::Client::connect(&o).await.unwrap_or_else(|e| panic!("{cipher:?}: {e}"));
+        let c = smb3fs::client::Client::connect(&o)
+            .await
+            .unwrap_or_else(|e| panic!("{cipher:?}: {e}"));
         assert_eq!(c.info().cipher, Some(cipher));
         // Real traffic under that cipher: the share root lists.
         c.list_dir("/").await.unwrap();
@@ -48,15 +57,28 @@ async fn write_read_back_and_on_disk() {
     let c = s.connect().await;
     // Larger than one max_write, so several writes and reads are in flight together.
     let data = pattern(20 * 1024 * 1024 + 12345, 7);
-    let f = c.open(&format!("{dir}/big.bin"), &create_opts()).await.unwrap();
-    assert_eq!(c.write(f.file_id, 0, &data, false).await.unwrap(), data.len() as u64);
+    let f = c
+        .open(&format!("{dir}/big.bin"), &create_opts())
+        .await
+        .unwrap();
+    assert_eq!(
+        c.write(f.file_id, 0, &data, false).await.unwrap(),
+        data.len() as u64
+    );
     let back = c.read(f.file_id, 0, data.len() as u32 + 100).await.unwrap();
     assert_eq!(back.len(), data.len());
     assert!(back == data, "bytes read back differ");
     // Past the end: nothing.
-    assert!(c.read(f.file_id, data.len() as u64 + 10, 10).await.unwrap().is_empty());
+    assert!(c
+        .read(f.file_id, data.len() as u64 + 10, 10)
+        .await
+        .unwrap()
+        .is_empty());
     c.close(f.file_id).await.unwrap();
-    assert!(std::fs::read(local.join("big.bin")).unwrap() == data, "bytes on the server's disk differ");
+    assert!(
+        std::fs::read(local.join("big.bin")).unwrap() == data,
+        "bytes on the server's disk differ"
+    );
     let attrs = c.stat(&format!("{dir}/big.bin")).await.unwrap();
     assert_eq!(attrs.size, data.len() as u64);
     assert!(!attrs.is_dir());
@@ -69,7 +91,10 @@ async fn write_through_and_flush() {
     let s = server();
     let (local, dir) = s.test_dir("client-wt");
     let c = s.connect().await;
-    let f = c.open(&format!("{dir}/wt.txt"), &create_opts()).await.unwrap();
+    let f = c
+        .open(&format!("{dir}/wt.txt"), &create_opts())
+        .await
+        .unwrap();
     c.write(f.file_id, 0, b"durable", true).await.unwrap();
     c.flush(f.file_id).await.unwrap();
     assert_eq!(std::fs::read(local.join("wt.txt")).unwrap(), b"durable");
@@ -89,12 +114,18 @@ async fn directories_rename_delete_and_errors() {
     let e = c.mkdir(&format!("{dir}/sub")).await.unwrap_err();
     assert_eq!(e.status(), Some(NtStatus::OBJECT_NAME_COLLISION));
 
-    let f = c.open(&format!("{dir}/sub/a.txt"), &create_opts()).await.unwrap();
+    let f = c
+        .open(&format!("{dir}/sub/a.txt"), &create_opts())
+        .await
+        .unwrap();
     c.write(f.file_id, 0, b"hello", false).await.unwrap();
     c.close(f.file_id).await.unwrap();
     // Exclusive create of an existing file fails.
     let e = c
-        .open(&format!("{dir}/sub/a.txt"), &OpenOptions::read_write().disposition(FILE_CREATE))
+        .open(
+            &format!("{dir}/sub/a.txt"),
+            &OpenOptions::read_write().disposition(FILE_CREATE),
+        )
         .await
         .unwrap_err();
     assert_eq!(e.status(), Some(NtStatus::OBJECT_NAME_COLLISION));
@@ -104,22 +135,38 @@ async fn directories_rename_delete_and_errors() {
     assert_eq!(e.status(), Some(NtStatus::DIRECTORY_NOT_EMPTY));
 
     // Rename across directories, then over an existing file.
-    c.rename(&format!("{dir}/sub/a.txt"), &format!("{dir}/b.txt"), false).await.unwrap();
+    c.rename(&format!("{dir}/sub/a.txt"), &format!("{dir}/b.txt"), false)
+        .await
+        .unwrap();
     assert_eq!(std::fs::read(local.join("b.txt")).unwrap(), b"hello");
     assert!(!local.join("sub/a.txt").exists());
     std::fs::write(local.join("c.txt"), b"other").unwrap();
-    let e = c.rename(&format!("{dir}/b.txt"), &format!("{dir}/c.txt"), false).await.unwrap_err();
+    let e = c
+        .rename(&format!("{dir}/b.txt"), &format!("{dir}/c.txt"), false)
+        .await
+        .unwrap_err();
     assert_eq!(e.status(), Some(NtStatus::OBJECT_NAME_COLLISION));
-    c.rename(&format!("{dir}/b.txt"), &format!("{dir}/c.txt"), true).await.unwrap();
+    c.rename(&format!("{dir}/b.txt"), &format!("{dir}/c.txt"), true)
+        .await
+        .unwrap();
     assert_eq!(std::fs::read(local.join("c.txt")).unwrap(), b"hello");
 
     // Truncate and extend by path; times by path.
     c.set_size(&format!("{dir}/c.txt"), 2).await.unwrap();
     assert_eq!(std::fs::read(local.join("c.txt")).unwrap(), b"he");
     let mtime = 133_000_000_000_000_000u64; // 2022-06-18, in FILETIME units
-    let basic = FileBasicInformation { last_write_time: mtime, ..Default::default() };
+    let basic = FileBasicInformation {
+        last_write_time: mtime,
+        ..Default::default()
+    };
     c.set_basic(&format!("{dir}/c.txt"), &basic).await.unwrap();
-    assert_eq!(c.stat(&format!("{dir}/c.txt")).await.unwrap().last_write_time, mtime);
+    assert_eq!(
+        c.stat(&format!("{dir}/c.txt"))
+            .await
+            .unwrap()
+            .last_write_time,
+        mtime
+    );
 
     c.unlink(&format!("{dir}/c.txt")).await.unwrap();
     assert!(!local.join("c.txt").exists());
@@ -134,7 +181,9 @@ async fn directories_rename_delete_and_errors() {
 async fn listing_matches_the_server_directory() {
     let s = server();
     let (local, dir) = s.test_dir("client-list");
-    let names: Vec<String> = (0..3000).map(|i| format!("file-{i:05}-é日本😀.txt")).collect();
+    let names: Vec<String> = (0..3000)
+        .map(|i| format!("file-{i:05}-é日本😀.txt"))
+        .collect();
     for n in &names {
         std::fs::write(local.join(n), n.as_bytes()).unwrap();
     }
@@ -156,7 +205,12 @@ async fn listing_matches_the_server_directory() {
     assert_eq!(got, want);
     let e = listed.iter().find(|e| e.name == names[0]).unwrap();
     assert_eq!(e.attrs.size, names[0].len() as u64);
-    assert!(listed.iter().find(|e| e.name == "a dir").unwrap().attrs.is_dir());
+    assert!(listed
+        .iter()
+        .find(|e| e.name == "a dir")
+        .unwrap()
+        .attrs
+        .is_dir());
     assert!(batches >= 1);
     c.disconnect().await;
 }
@@ -196,7 +250,10 @@ async fn wrong_password_is_a_logon_failure() {
     let s = server();
     let mut o = s.options();
     o.credentials.password = "not-the-password".into();
-    let e = smb3fs::client::Client::connect(&o).await.err().expect("logon must fail");
+    let e = smb3fs::client::Client::connect(&o)
+        .await
+        .err()
+        .expect("logon must fail");
     assert!(matches!(e, ClientError::LogonFailure { .. }), "{e}");
     assert!(e.to_string().contains("LOGON_FAILURE"), "{e}");
     assert!(!e.to_string().contains("not-the-password"));
@@ -207,7 +264,10 @@ async fn unknown_share_is_named() {
     let s = server();
     let mut o = s.options();
     o.share = "no-such-share".into();
-    let e = smb3fs::client::Client::connect(&o).await.err().expect("tree connect must fail");
+    let e = smb3fs::client::Client::connect(&o)
+        .await
+        .err()
+        .expect("tree connect must fail");
     assert!(matches!(e, ClientError::ShareNotFound { .. }), "{e}");
     assert!(e.to_string().contains("no-such-share"), "{e}");
 }
@@ -221,10 +281,16 @@ async fn closed_port_names_the_address() {
     o.port = l.local_addr().unwrap().port();
     drop(l);
     let t = std::time::Instant::now();
-    let e = smb3fs::client::Client::connect(&o).await.err().expect("connect must fail");
+    let e = smb3fs::client::Client::connect(&o)
+        .await
+        .err()
+        .expect("connect must fail");
     assert!(t.elapsed() < std::time::Duration::from_secs(15));
     let msg = e.to_string();
-    assert!(msg.contains(&format!("127.0.0.1:{}", o.port)) && msg.to_lowercase().contains("refused"), "{msg}");
+    assert!(
+        msg.contains(&format!("127.0.0.1:{}", o.port)) && msg.to_lowercase().contains("refused"),
+        "{msg}"
+    );
 }
 
 #[tokio::test]
@@ -236,9 +302,15 @@ async fn everything_after_logon_is_sealed() {
     let (local, dir) = s.test_dir("client-sealed");
     let c = smb3fs::client::Client::connect(&o).await.unwrap();
     let secret = b"PLAINTEXT-MARKER-0123456789-".repeat(1000);
-    let f = c.open(&format!("{dir}/secret.txt"), &create_opts()).await.unwrap();
+    let f = c
+        .open(&format!("{dir}/secret.txt"), &create_opts())
+        .await
+        .unwrap();
     c.write(f.file_id, 0, &secret, false).await.unwrap();
-    assert_eq!(c.read(f.file_id, 0, secret.len() as u32).await.unwrap(), secret);
+    assert_eq!(
+        c.read(f.file_id, 0, secret.len() as u32).await.unwrap(),
+        secret
+    );
     c.close(f.file_id).await.unwrap();
     c.disconnect().await;
     assert_eq!(std::fs::read(local.join("secret.txt")).unwrap(), secret);
@@ -246,19 +318,32 @@ async fn everything_after_logon_is_sealed() {
     let frames = proxy.frames.lock().unwrap().clone();
     // NEGOTIATE and SESSION_SETUP go in the clear; from the first TREE_CONNECT on, every frame in
     // both directions must be a transform (0xFD 'S' 'M' 'B').
-    let first_sealed = frames.iter().position(|(_, f)| f.starts_with(&[0xFD, b'S', b'M', b'B'])).unwrap();
+    let first_sealed = frames
+        .iter()
+        .position(|(_, f)| f.starts_with(&[0xFD, b'S', b'M', b'B']))
+        .unwrap();
     for (from_client, f) in &frames[..first_sealed] {
         assert_eq!(&f[..4], &[0xFE, b'S', b'M', b'B']);
         let cmd = u16::from_le_bytes([f[12], f[13]]);
-        assert!(cmd <= 1, "plain command {cmd} (from client: {from_client}) before sealing");
+        assert!(
+            cmd <= 1,
+            "plain command {cmd} (from client: {from_client}) before sealing"
+        );
     }
     for (_, f) in &frames[first_sealed..] {
-        assert_eq!(&f[..4], &[0xFD, b'S', b'M', b'B'], "unsealed frame after logon");
+        assert_eq!(
+            &f[..4],
+            &[0xFD, b'S', b'M', b'B'],
+            "unsealed frame after logon"
+        );
     }
     assert!(frames.len() > first_sealed + 6);
     let marker = b"PLAINTEXT-MARKER";
     for (_, f) in &frames {
-        assert!(!f.windows(marker.len()).any(|w| w == marker), "file content seen in the clear");
+        assert!(
+            !f.windows(marker.len()).any(|w| w == marker),
+            "file content seen in the clear"
+        );
     }
 }
 
@@ -273,12 +358,15 @@ async fn tampered_response_drops_the_connection() {
     // The CREATE's answer arrives damaged: the operation fails, the connection is dropped, and
     // nothing later is sent.
     proxy.corrupt_next_reply.store(true, Ordering::SeqCst);
-    let e = c.open(&format!("{dir}/never.txt"), &create_opts()).await.err().expect("must fail");
+    let e = c
+        .open(&format!("{dir}/never.txt"), &create_opts())
+        .await
+        .expect_err("must fail");
     assert_eq!(proxy.corrupted.load(Ordering::SeqCst), 1);
     assert!(matches!(e, ClientError::Disconnected(_)), "{e}");
     assert!(e.to_string().contains("decryption"), "{e}");
     assert!(!c.is_connected());
-    let e = c.stat(&dir).await.err().expect("dead connection");
+    let e = c.stat(&dir).await.expect_err("dead connection");
     assert!(matches!(e, ClientError::Disconnected(_)), "{e}");
     // The file may exist (the server did create it before its answer was damaged) but holds
     // nothing we wrote.

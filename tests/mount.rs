@@ -20,7 +20,9 @@ use sha2::{Digest, Sha256};
 const BIN: &str = env!("CARGO_BIN_EXE_smb3fs");
 
 fn scratch(name: &str) -> PathBuf {
-    let base = std::env::var("SMB3FS_TEST_TMPDIR").map(PathBuf::from).unwrap_or_else(|_| std::env::temp_dir());
+    let base = std::env::var("SMB3FS_TEST_TMPDIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| std::env::temp_dir());
     let d = base.join(format!("smb3fs-mnt-{}-{name}", std::process::id()));
     let _ = fs::remove_dir_all(&d);
     fs::create_dir_all(&d).unwrap();
@@ -39,7 +41,10 @@ fn is_mounted(mp: &Path) -> bool {
 fn wait_until(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
     let t = Instant::now();
     while !f() {
-        assert!(t.elapsed() < Duration::from_secs(secs), "timed out waiting for {what}");
+        assert!(
+            t.elapsed() < Duration::from_secs(secs),
+            "timed out waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -48,7 +53,12 @@ fn unmount(mp: &Path) {
     if !is_mounted(mp) {
         return;
     }
-    let ok = Command::new("fusermount3").arg("-u").arg(mp).stderr(Stdio::null()).status().map(|s| s.success());
+    let ok = Command::new("fusermount3")
+        .arg("-u")
+        .arg(mp)
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success());
     if !matches!(ok, Ok(true)) {
         let _ = Command::new("fusermount3").arg("-uz").arg(mp).status();
     }
@@ -83,10 +93,17 @@ impl Mount {
             if let Ok(Some(status)) = child.try_wait() {
                 panic!("smb3fs mount exited early: {status}");
             }
-            assert!(t.elapsed() < Duration::from_secs(30), "mount did not appear");
+            assert!(
+                t.elapsed() < Duration::from_secs(30),
+                "mount did not appear"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
-        Mount { mp, child: Some(child), scratch }
+        Mount {
+            mp,
+            child: Some(child),
+            scratch,
+        }
     }
 
     fn path(&self, rel: &str) -> PathBuf {
@@ -134,7 +151,12 @@ fn sha_file(p: &Path) -> Vec<u8> {
 }
 
 fn sh(dir: &Path, script: &str) -> Output {
-    let out = Command::new("bash").arg("-c").arg(script).current_dir(dir).output().expect("run bash");
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(script)
+        .current_dir(dir)
+        .output()
+        .expect("run bash");
     assert!(
         out.status.success(),
         "`{script}` failed: {}\n{}",
@@ -149,32 +171,56 @@ fn setup(name: &str, extra: &str) -> (Server, Mount, PathBuf, PathBuf) {
     let (local, share_path) = srv.test_dir(&format!("fs-{name}"));
     let m = Mount::new(&srv, name, extra);
     let dir = m.path(&share_path);
-    assert!(dir.is_dir(), "{} not visible through the mount", dir.display());
+    assert!(
+        dir.is_dir(),
+        "{} not visible through the mount",
+        dir.display()
+    );
     (srv, m, local, dir)
 }
 
 #[test]
 fn files_of_many_sizes_round_trip() {
     let (_srv, m, local, dir) = setup("sizes", "");
-    for (i, size) in [0usize, 1, 4095, 4096, 65537, (1 << 20) + 3, 8 << 20].into_iter().enumerate() {
+    for (i, size) in [0usize, 1, 4095, 4096, 65537, (1 << 20) + 3, 8 << 20]
+        .into_iter()
+        .enumerate()
+    {
         let data = pattern(size, i as u64 + 1);
         let p = dir.join(format!("f{size}"));
         fs::write(&p, &data).unwrap();
         assert_eq!(fs::metadata(&p).unwrap().len(), size as u64);
-        assert_eq!(sha(&fs::read(&p).unwrap()), sha(&data), "through the mount, {size} bytes");
-        assert_eq!(sha(&fs::read(local.join(format!("f{size}"))).unwrap()), sha(&data), "on the server, {size}");
+        assert_eq!(
+            sha(&fs::read(&p).unwrap()),
+            sha(&data),
+            "through the mount, {size} bytes"
+        );
+        assert_eq!(
+            sha(&fs::read(local.join(format!("f{size}"))).unwrap()),
+            sha(&data),
+            "on the server, {size}"
+        );
     }
     // 64 MiB with dd and cp.
     let src = m.scratch.join("big");
     fs::write(&src, pattern(64 << 20, 99)).unwrap();
     let want = sha_file(&src);
-    sh(&dir, &format!("dd if={} of=dd.bin bs=1M conv=fsync status=none", src.display()));
+    sh(
+        &dir,
+        &format!(
+            "dd if={} of=dd.bin bs=1M conv=fsync status=none",
+            src.display()
+        ),
+    );
     sh(&dir, &format!("cp {} cp.bin", src.display()));
     for name in ["dd.bin", "cp.bin"] {
         assert_eq!(sha_file(&local.join(name)), want, "{name} on the server");
         assert_eq!(sha_file(&dir.join(name)), want, "{name} through the mount");
     }
-    sh(&dir, "dd if=dd.bin of=/dev/null bs=1M iflag=direct status=none");
+    sh(
+        &dir,
+        "dd if=dd.bin of=/dev/null bs=1M iflag=direct status=none",
+    );
 }
 
 #[test]
@@ -189,10 +235,16 @@ fn append_truncate_and_random_writes() {
     model.extend_from_slice(b"appended");
     drop(f);
     // Random-offset writes, including past the end.
-    let f = fs::OpenOptions::new().read(true).write(true).open(&p).unwrap();
+    let f = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&p)
+        .unwrap();
     let mut x = 12345u64;
     for i in 0..40 {
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let off = (x >> 33) as usize % (model.len() + 5000);
         let chunk = pattern(1 + (x as usize % 20000), i);
         f.write_all_at(&chunk, off as u64).unwrap();
@@ -221,12 +273,22 @@ fn append_truncate_and_random_writes() {
     f.read_to_string(&mut s).unwrap();
     assert_eq!(s, "ort");
     // O_EXCL on an existing name.
-    let e = fs::OpenOptions::new().write(true).create_new(true).open(&p).unwrap_err();
+    let e = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&p)
+        .unwrap_err();
     assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists);
     // Times: set and read back.
     sh(&dir, "touch -d '2001-02-03 04:05:06' model");
-    assert_eq!(fs::metadata(local.join("model")).unwrap().mtime(), fs::metadata(&p).unwrap().mtime());
-    assert_eq!(fs::metadata(&p).unwrap().mtime(), date_epoch("2001-02-03 04:05:06"));
+    assert_eq!(
+        fs::metadata(local.join("model")).unwrap().mtime(),
+        fs::metadata(&p).unwrap().mtime()
+    );
+    assert_eq!(
+        fs::metadata(&p).unwrap().mtime(),
+        date_epoch("2001-02-03 04:05:06")
+    );
     // chmod a-w makes the file read-only.
     sh(&dir, "chmod a-w model");
     assert_eq!(fs::metadata(&p).unwrap().mode() & 0o222, 0);
@@ -236,7 +298,10 @@ fn append_truncate_and_random_writes() {
 
 /// The epoch seconds of a `date -d` string (local time, as `touch -d` reads it).
 fn date_epoch(d: &str) -> i64 {
-    let out = Command::new("date").args(["-d", d, "+%s"]).output().unwrap();
+    let out = Command::new("date")
+        .args(["-d", d, "+%s"])
+        .output()
+        .unwrap();
     String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }
 
@@ -259,20 +324,43 @@ fn rename_and_unlink_semantics() {
     assert_eq!(fs::read(local.join("empty/sub/f")).unwrap(), b"F");
     let e = fs::rename(dir.join("empty"), dir.join("d2")).unwrap_err(); // over a non-empty one
     assert_eq!(e.raw_os_error(), Some(libc::ENOTEMPTY));
-    assert_eq!(fs::remove_dir(dir.join("empty")).unwrap_err().raw_os_error(), Some(libc::ENOTEMPTY));
-    assert_eq!(fs::metadata(dir.join("nope")).unwrap_err().raw_os_error(), Some(libc::ENOENT));
-    assert_eq!(fs::read_link(dir.join("d2/b2")).unwrap_err().raw_os_error(), Some(libc::EINVAL));
+    assert_eq!(
+        fs::remove_dir(dir.join("empty"))
+            .unwrap_err()
+            .raw_os_error(),
+        Some(libc::ENOTEMPTY)
+    );
+    assert_eq!(
+        fs::metadata(dir.join("nope")).unwrap_err().raw_os_error(),
+        Some(libc::ENOENT)
+    );
+    assert_eq!(
+        fs::read_link(dir.join("d2/b2")).unwrap_err().raw_os_error(),
+        Some(libc::EINVAL)
+    );
     assert!(std::os::unix::fs::symlink("x", dir.join("link")).is_err());
 
     // Unlink of an open file: the name goes at once, the descriptor keeps working.
     let p = dir.join("open");
     fs::write(&p, b"hello").unwrap();
-    let mut f = fs::OpenOptions::new().read(true).write(true).open(&p).unwrap();
+    let mut f = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&p)
+        .unwrap();
     fs::remove_file(&p).unwrap();
     assert!(!p.exists());
     assert!(!local.join("open").exists());
-    let names: Vec<_> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert!(!names.iter().any(|n| n.to_string_lossy().contains("smb3fs-deleted")), "{names:?}");
+    let names: Vec<_> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(
+        !names
+            .iter()
+            .any(|n| n.to_string_lossy().contains("smb3fs-deleted")),
+        "{names:?}"
+    );
     f.write_all_at(b" world", 5).unwrap();
     let mut s = String::new();
     f.seek(SeekFrom::Start(0)).unwrap();
@@ -281,7 +369,12 @@ fn rename_and_unlink_semantics() {
     fs::write(&p, b"new").unwrap(); // the name is free for a new file
     drop(f);
     wait_until("the hidden file to be deleted", 10, || {
-        !fs::read_dir(&local).unwrap().any(|e| e.unwrap().file_name().to_string_lossy().contains("smb3fs-deleted"))
+        !fs::read_dir(&local).unwrap().any(|e| {
+            e.unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains("smb3fs-deleted")
+        })
     });
     assert_eq!(fs::read(local.join("open")).unwrap(), b"new");
 }
@@ -296,19 +389,52 @@ fn trees_cp_tar_rsync_find_du_df() {
          && echo deep > src/a/b/c/d/e/f/g/h/leaf && echo 'spaced out' > 'src/with space.txt' && mkdir -p src/empty \
          && touch -d '2010-01-01' src/a/file1",
     );
-    sh(&dir, "mkdir -p x/y/z/1/2/3/4/5/6/7/8/9 && test -d x/y/z/1/2/3/4/5/6/7/8/9");
+    sh(
+        &dir,
+        "mkdir -p x/y/z/1/2/3/4/5/6/7/8/9 && test -d x/y/z/1/2/3/4/5/6/7/8/9",
+    );
     assert!(local.join("x/y/z/1/2/3/4/5/6/7/8/9").is_dir());
-    sh(&dir, &format!("cp -a {}/. cpa && diff -r {} cpa", src.display(), src.display()));
-    sh(&dir, &format!("mkdir tarx && tar -C {} -cf - . | tar -C tarx -xf - && diff -r {} tarx", src.display(), src.display()));
+    sh(
+        &dir,
+        &format!(
+            "cp -a {}/. cpa && diff -r {} cpa",
+            src.display(),
+            src.display()
+        ),
+    );
+    sh(
+        &dir,
+        &format!(
+            "mkdir tarx && tar -C {} -cf - . | tar -C tarx -xf - && diff -r {} tarx",
+            src.display(),
+            src.display()
+        ),
+    );
     sh(&dir, "tar -C cpa -cf - . | tar -tvf - | grep -q leaf");
     sh(&dir, &format!("rsync -a {}/ rs/", src.display()));
-    let out = sh(&dir, &format!("rsync -a --checksum --dry-run --itemize-changes {}/ rs/", src.display()));
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "", "rsync sees differences");
+    let out = sh(
+        &dir,
+        &format!(
+            "rsync -a --checksum --dry-run --itemize-changes {}/ rs/",
+            src.display()
+        ),
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "",
+        "rsync sees differences"
+    );
     sh(&local, &format!("diff -r {} rs", src.display()));
-    assert_eq!(fs::metadata(dir.join("cpa/a/file1")).unwrap().mtime(), fs::metadata(src.join("a/file1")).unwrap().mtime());
+    assert_eq!(
+        fs::metadata(dir.join("cpa/a/file1")).unwrap().mtime(),
+        fs::metadata(src.join("a/file1")).unwrap().mtime()
+    );
     let out = sh(&dir, "find rs -type f | sort | wc -l");
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "42");
-    sh(&dir, "du -sh rs && df -h . && df . | tail -1 | awk '{exit !($2 > 0)}'");
+    sh(
+        &dir,
+        "du -sh rs && df -h . && df . | tail -1 | awk '{exit !($2 > 0)}'",
+    );
     sh(&dir, "rm -rf cpa tarx rs x && test ! -e cpa");
     assert!(!local.join("cpa").exists());
 }
@@ -329,15 +455,34 @@ fn git_init_add_commit_status() {
 #[test]
 fn names_utf8_spaces_and_mapped_characters() {
     let (_srv, _m, local, dir) = setup("names", "");
-    let names = ["with space", "é", "日本", "emoji 😀", "a:b", "q?", "star*", "lt<gt>", "pipe|", "quote\"", "back\\slash"];
+    let names = [
+        "with space",
+        "é",
+        "日本",
+        "emoji 😀",
+        "a:b",
+        "q?",
+        "star*",
+        "lt<gt>",
+        "pipe|",
+        "quote\"",
+        "back\\slash",
+    ];
     for n in names {
         fs::write(dir.join(n), n.as_bytes()).unwrap_or_else(|e| panic!("create {n:?}: {e}"));
     }
     fs::create_dir(dir.join("dir:with?odd*")).unwrap();
     fs::write(dir.join("dir:with?odd*").join("in|side"), b"x").unwrap();
-    let mut listed: Vec<String> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let mut listed: Vec<String> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
     listed.sort();
-    let mut want: Vec<String> = names.iter().map(|s| s.to_string()).chain(["dir:with?odd*".to_string()]).collect();
+    let mut want: Vec<String> = names
+        .iter()
+        .map(|s| s.to_string())
+        .chain(["dir:with?odd*".to_string()])
+        .collect();
     want.sort();
     assert_eq!(listed, want);
     for n in names {
@@ -347,7 +492,9 @@ fn names_utf8_spaces_and_mapped_characters() {
     assert_eq!(fs::read(local.join("a\u{F022}b")).unwrap(), b"a:b");
     assert!(local.join("q\u{F025}").exists() && local.join("pipe\u{F027}").exists());
     assert!(local.join("back\u{F026}slash").exists() && local.join("quote\u{F020}").exists());
-    assert!(local.join("dir\u{F022}with\u{F025}odd\u{F021}/in\u{F027}side").exists());
+    assert!(local
+        .join("dir\u{F022}with\u{F025}odd\u{F021}/in\u{F027}side")
+        .exists());
     assert_eq!(fs::read(local.join("日本")).unwrap(), "日本".as_bytes());
     // And names created on the server come back mapped.
     fs::write(local.join("srv\u{F023}x"), b"s").unwrap();
@@ -370,7 +517,8 @@ fn read_only_mount_refuses_writes() {
     let m = Mount::new(&srv, "ro", "ro");
     let dir = m.path(&share_path);
     assert_eq!(fs::read(dir.join("existing")).unwrap(), b"data");
-    let erofs = |r: std::io::Result<()>| assert_eq!(r.unwrap_err().raw_os_error(), Some(libc::EROFS));
+    let erofs =
+        |r: std::io::Result<()>| assert_eq!(r.unwrap_err().raw_os_error(), Some(libc::EROFS));
     erofs(fs::write(dir.join("new"), b"x"));
     erofs(fs::write(dir.join("existing"), b"x"));
     erofs(fs::create_dir(dir.join("d")));
@@ -401,15 +549,26 @@ fn daemon_mode_mounts_and_fusermount_ends_it() {
     let out = Command::new(BIN)
         .args(["mount", &srv.unc()])
         .arg(&mp)
-        .args(["-o", &format!("credentials={}", srv.credentials_file.display())])
+        .args([
+            "-o",
+            &format!("credentials={}", srv.credentials_file.display()),
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "daemon mount failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "daemon mount failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let guard = scopeguard(&mp);
     assert!(is_mounted(&mp));
     fs::write(mp.join(&share_path).join("hello"), b"hi").unwrap();
     assert_eq!(mount_processes(&mp), 1);
-    let st = Command::new("fusermount3").arg("-u").arg(&mp).status().unwrap();
+    let st = Command::new("fusermount3")
+        .arg("-u")
+        .arg(&mp)
+        .status()
+        .unwrap();
     assert!(st.success());
     wait_until("the daemon to exit", 15, || mount_processes(&mp) == 0);
     drop(guard);
@@ -433,9 +592,15 @@ fn bad_password_fails_before_detaching() {
     let mp = s.join("mnt");
     fs::create_dir_all(&mp).unwrap();
     let cred = s.join("cred");
-    fs::write(&cred, format!("username={}\npassword=wrong-password\n", srv.user)).unwrap();
+    fs::write(
+        &cred,
+        format!("username={}\npassword=wrong-password\n", srv.user),
+    )
+    .unwrap();
     let mut cmd = Command::new(BIN);
-    cmd.args(["mount", &srv.unc()]).arg(&mp).args(["-o", &format!("credentials={}", cred.display())]);
+    cmd.args(["mount", &srv.unc()])
+        .arg(&mp)
+        .args(["-o", &format!("credentials={}", cred.display())]);
     let out = cmd.output().unwrap();
     let _guard = scopeguard(&mp);
     let err = String::from_utf8_lossy(&out.stderr);
@@ -443,7 +608,12 @@ fn bad_password_fails_before_detaching() {
     assert!(err.to_lowercase().contains("logon"), "stderr: {err}");
     assert!(!is_mounted(&mp));
     // Unknown options are named.
-    let out = Command::new(BIN).args(["mount", &srv.unc()]).arg(&mp).args(["-o", "bogus_opt,ro", "-f"]).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["mount", &srv.unc()])
+        .arg(&mp)
+        .args(["-o", "bogus_opt,ro", "-f"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("bogus_opt"));
     let _ = fs::remove_dir_all(&s);

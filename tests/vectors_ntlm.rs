@@ -416,3 +416,57 @@ fn authenticator_state_and_errors() {
     // Debug output never shows the password.
     assert!(!format!("{a:?}").contains("\"p\""));
 }
+
+/// verify.py's cross-check: the same password, run through our NTLM codecs and NTLMv2
+/// functions, reproduces the published SessionKey of every other trace (the binding channel
+/// and the GCM and CCM encryption sessions).
+#[test]
+fn password_reproduces_every_published_session_key() {
+    let pw = smb()["inputs"]["password"].as_str().unwrap().to_string();
+    let enc: Value = serde_json::from_str(include_str!("vectors/encryption_3_1_1.json")).unwrap();
+    // (name, CHALLENGE packet, AUTHENTICATE packet, published SessionKey)
+    type Trace = (String, Vec<u8>, Vec<u8>, Vec<u8>);
+    let mut traces: Vec<Trace> = Vec::new();
+    for c in preauth()["channels"].as_array().unwrap() {
+        let st = c["session_hash_steps"].as_array().unwrap();
+        traces.push((
+            c["name"].to_string(),
+            h(&st[1], "packet"),
+            h(&st[2], "packet"),
+            h(c, "session_key"),
+        ));
+    }
+    for v in enc["vectors"].as_array().unwrap() {
+        let st = v["preauth_hash_steps"].as_array().unwrap();
+        traces.push((
+            v["name"].to_string(),
+            h(&st[3], "packet"),
+            h(&st[4], "packet"),
+            h(v, "session_key"),
+        ));
+    }
+    assert_eq!(traces.len(), 4);
+    for (name, chal_pkt, auth_pkt, want) in traces {
+        let chal_tok = NegTokenResp::decode(&security_buffer(&chal_pkt))
+            .unwrap()
+            .response_token
+            .unwrap();
+        let auth_tok = NegTokenResp::decode(&security_buffer(&auth_pkt))
+            .unwrap()
+            .response_token
+            .unwrap();
+        let chal = ChallengeMessage::decode(&chal_tok).unwrap();
+        let auth = AuthenticateMessage::decode(&auth_tok).unwrap();
+        let user = from_utf16le(&auth.user);
+        let domain = from_utf16le(&auth.domain);
+        let v2 = ntowfv2(&pw, &user, &domain);
+        let r = ntlmv2_response(&v2, &chal.server_challenge, &auth.nt_response[16..]);
+        assert_eq!(
+            r.nt_proof_str[..],
+            auth.nt_response[..16],
+            "{name}: NTProofStr"
+        );
+        let esk = rc4(&r.session_base_key, &auth.encrypted_random_session_key);
+        assert_eq!(esk, want, "{name}: SessionKey");
+    }
+}

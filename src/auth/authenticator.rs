@@ -371,3 +371,78 @@ impl NtlmAuthenticator {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn challenge_token() -> Vec<u8> {
+        let chal = ChallengeMessage {
+            target_name: utf16le("SRV"),
+            flags: 0xe28a8215,
+            server_challenge: [7; 8],
+            target_info: AvPairs(vec![
+                (MSV_AV_NB_COMPUTER_NAME, utf16le("SRV")),
+                (MSV_AV_TIMESTAMP, vec![1; 8]),
+            ])
+            .encode(),
+            version: Some([10, 0, 0, 0, 0, 0, 0, 15]),
+        };
+        NegTokenResp {
+            neg_state: Some(NegState::AcceptIncomplete),
+            supported_mech: Some(OID_NTLMSSP.to_vec()),
+            response_token: Some(chal.encode()),
+            mech_list_mic: None,
+        }
+        .encode()
+    }
+
+    #[test]
+    fn server_timestamp_means_mic_and_zero_lm() {
+        let mut a = NtlmAuthenticator::with_randomness(
+            Credentials::new("u", "d", "p"),
+            [1; 8],
+            [2; 16],
+            Some(5),
+        );
+        a.set_target_server("srv");
+        a.initial_token();
+        let out = a.step(&challenge_token()).unwrap();
+        let resp = NegTokenResp::decode(&out).unwrap();
+        let msg = AuthenticateMessage::decode(resp.response_token.as_ref().unwrap()).unwrap();
+        assert_eq!(msg.lm_response, vec![0; 24]);
+        assert!(msg.mic.is_some_and(|m| m != [0; 16]));
+        // The blob carries the server's timestamp, MsvAvFlags = MIC present, and the SPN.
+        let blob = &msg.nt_response[16..];
+        assert_eq!(&blob[8..16], &[1; 8]);
+        let pairs = AvPairs::decode(&blob[28..]).unwrap();
+        assert_eq!(pairs.get(MSV_AV_FLAGS), Some(&[2, 0, 0, 0][..]));
+        assert_eq!(pairs.name(MSV_AV_TARGET_NAME).as_deref(), Some("cifs/srv"));
+        assert_eq!(resp.mech_list_mic.as_ref().map(|m| m.len()), Some(16));
+        assert_eq!(a.session_key(), Some([2; 16]));
+    }
+
+    proptest! {
+        #[test]
+        fn step_never_panics(data in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let mut a = NtlmAuthenticator::with_randomness(Credentials::new("u", "d", "p"), [1; 8], [2; 16], Some(0));
+            a.initial_token();
+            let _ = a.step(&data);
+            let _ = a.finish(&data);
+        }
+
+        #[test]
+        fn step_never_panics_on_mutated_challenge(pos in 0usize..400, val in any::<u8>(), cut in 0usize..400) {
+            let mut tok = challenge_token();
+            let p = pos % tok.len();
+            tok[p] = val;
+            tok.truncate(tok.len() - cut % tok.len());
+            let mut a = NtlmAuthenticator::with_randomness(Credentials::new("u", "d", "p"), [1; 8], [2; 16], Some(0));
+            a.initial_token();
+            if a.step(&tok).is_ok() {
+                let _ = a.finish(&tok);
+            }
+        }
+    }
+}

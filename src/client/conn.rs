@@ -106,7 +106,11 @@ impl Connection {
         let (read, write) = stream.into_split();
         let conn = Arc::new(Connection {
             writer: tokio::sync::Mutex::new(write),
-            pending: Mutex::new(Pending { next_message_id: 0, waiters: HashMap::new(), dead: None }),
+            pending: Mutex::new(Pending {
+                next_message_id: 0,
+                waiters: HashMap::new(),
+                dead: None,
+            }),
             // The first NEGOTIATE needs no grant.
             credits: Semaphore::new(1),
             security: RwLock::new(None),
@@ -151,7 +155,8 @@ impl Connection {
     pub async fn call(&self, part: Outgoing, session_id: u64) -> Result<Response> {
         let op = command_name(part.command);
         let mut v = self.send(vec![part], session_id, None).await?;
-        v.pop().ok_or_else(|| ClientError::Unexpected(format!("no response to {op}")))
+        v.pop()
+            .ok_or_else(|| ClientError::Unexpected(format!("no response to {op}")))
     }
 
     /// Send one message, returning the exact bytes sent (for the pre-authentication hash).
@@ -162,7 +167,9 @@ impl Connection {
     ) -> Result<(Vec<u8>, Response)> {
         let mut sent = Vec::new();
         let mut v = self.send(vec![part], session_id, Some(&mut sent)).await?;
-        let resp = v.pop().ok_or_else(|| ClientError::Unexpected("no response".into()))?;
+        let resp = v
+            .pop()
+            .ok_or_else(|| ClientError::Unexpected("no response".into()))?;
         Ok((sent.pop().unwrap_or_default(), resp))
     }
 
@@ -173,7 +180,10 @@ impl Connection {
         session_id: u64,
         capture: Option<&mut Vec<Vec<u8>>>,
     ) -> Result<Vec<Response>> {
-        let charges: Vec<u16> = parts.iter().map(|p| self.credit_charge(p.payload)).collect();
+        let charges: Vec<u16> = parts
+            .iter()
+            .map(|p| self.credit_charge(p.payload))
+            .collect();
         let total: u32 = charges.iter().map(|c| *c as u32).sum();
         let timeout = Duration::from_secs(self.request_timeout_secs.load(Ordering::Relaxed) as u64);
         let op = command_name(parts[0].command);
@@ -182,7 +192,12 @@ impl Connection {
         match tokio::time::timeout(timeout, self.credits.acquire_many(total)).await {
             Ok(Ok(permit)) => permit.forget(),
             Ok(Err(_)) => return Err(self.dead_error()),
-            Err(_) => return Err(ClientError::Timeout { op, secs: timeout.as_secs() }),
+            Err(_) => {
+                return Err(ClientError::Timeout {
+                    op,
+                    secs: timeout.as_secs(),
+                })
+            }
         }
 
         // Message ids and waiters, under one short lock.
@@ -204,7 +219,14 @@ impl Connection {
         }
 
         let security = self.security();
-        let frame = self.build_frame(&parts, &ids, &charges, session_id, security.as_deref(), capture);
+        let frame = self.build_frame(
+            &parts,
+            &ids,
+            &charges,
+            session_id,
+            security.as_deref(),
+            capture,
+        );
         let write_result = {
             let mut w = self.writer.lock().await;
             w.write_all(&frame).await
@@ -222,7 +244,10 @@ impl Connection {
                 Ok(Err(_)) => return Err(self.dead_error()),
                 Err(_) => {
                     self.pending.lock().unwrap().waiters.remove(&id);
-                    return Err(ClientError::Timeout { op, secs: timeout.as_secs() });
+                    return Err(ClientError::Timeout {
+                        op,
+                        secs: timeout.as_secs(),
+                    });
                 }
             };
             responses.push(r);
@@ -274,7 +299,11 @@ impl Connection {
             if !encrypting && session_id != 0 && session_id == sec.session_id {
                 for (i, start) in starts.iter().enumerate() {
                     let end = starts.get(i + 1).copied().unwrap_or(plain.len());
-                    signing::sign(sec.signing_algorithm, &sec.keys.signing_key, &mut plain[*start..end]);
+                    signing::sign(
+                        sec.signing_algorithm,
+                        &sec.keys.signing_key,
+                        &mut plain[*start..end],
+                    );
                 }
             }
         }
@@ -332,7 +361,7 @@ impl Connection {
                 };
             }
             let len = u32::from_be_bytes(len_buf) as usize;
-            if len_buf[0] != 0 || len > MAX_FRAME || len < 4 {
+            if len_buf[0] != 0 || !(4..=MAX_FRAME).contains(&len) {
                 return format!("bad frame length {len} from {}", self.peer);
             }
             let mut frame = vec![0u8; len];
@@ -349,12 +378,20 @@ impl Connection {
     fn handle_frame(&self, frame: Vec<u8>) -> core::result::Result<(), String> {
         let security = self.security();
         let (plain, sealed) = if TransformHeader::is_transform(&frame) {
-            let sec = security.as_deref().ok_or("encrypted message before logon")?;
-            let dec = sec.decryptor.as_ref().ok_or("encrypted message, but encryption is not in use")?;
-            let (session_id, plain) =
-                dec.decrypt(&frame).map_err(|e| format!("message failed decryption: {e}"))?;
+            let sec = security
+                .as_deref()
+                .ok_or("encrypted message before logon")?;
+            let dec = sec
+                .decryptor
+                .as_ref()
+                .ok_or("encrypted message, but encryption is not in use")?;
+            let (session_id, plain) = dec
+                .decrypt(&frame)
+                .map_err(|e| format!("message failed decryption: {e}"))?;
             if session_id != sec.session_id {
-                return Err(format!("encrypted message for unknown session {session_id:#x}"));
+                return Err(format!(
+                    "encrypted message for unknown session {session_id:#x}"
+                ));
             }
             (plain, true)
         } else {
@@ -369,13 +406,23 @@ impl Connection {
         }
         let mut offset = 0usize;
         loop {
-            let header = Header::decode(&plain[offset..]).map_err(|e| format!("bad SMB2 header: {e}"))?;
+            let header =
+                Header::decode(&plain[offset..]).map_err(|e| format!("bad SMB2 header: {e}"))?;
             let next = header.next_command as usize;
-            let end = if next == 0 { plain.len() } else { offset.saturating_add(next) };
-            if next != 0 && (next < HEADER_LEN || next % 8 != 0 || end > plain.len()) {
+            let end = if next == 0 {
+                plain.len()
+            } else {
+                offset.saturating_add(next)
+            };
+            if next != 0 && (next < HEADER_LEN || !next.is_multiple_of(8) || end > plain.len()) {
                 return Err(format!("bad NextCommand offset {next}"));
             }
-            self.dispatch(header, plain[offset..end].to_vec(), sealed, security.as_deref())?;
+            self.dispatch(
+                header,
+                plain[offset..end].to_vec(),
+                sealed,
+                security.as_deref(),
+            )?;
             if next == 0 {
                 return Ok(());
             }
@@ -403,10 +450,16 @@ impl Connection {
                     ));
                 }
                 if header.flags & FLAGS_SIGNED == 0 {
-                    return Err(format!("unsigned {} response", command_name(header.command)));
+                    return Err(format!(
+                        "unsigned {} response",
+                        command_name(header.command)
+                    ));
                 }
                 if !signing::verify(sec.signing_algorithm, &sec.keys.signing_key, &message) {
-                    return Err(format!("bad signature on {} response", command_name(header.command)));
+                    return Err(format!(
+                        "bad signature on {} response",
+                        command_name(header.command)
+                    ));
                 }
             }
         }
@@ -422,12 +475,20 @@ impl Connection {
             // STATUS_PENDING: the real answer follows with the same message id.
             return Ok(());
         }
-        let waiter = self.pending.lock().unwrap().waiters.remove(&header.message_id);
+        let waiter = self
+            .pending
+            .lock()
+            .unwrap()
+            .waiters
+            .remove(&header.message_id);
         match waiter {
             Some(w) => {
                 let _ = w.send(Ok(Response { header, message }));
             }
-            None => log::debug!("response to unknown or abandoned message id {}", header.message_id),
+            None => log::debug!(
+                "response to unknown or abandoned message id {}",
+                header.message_id
+            ),
         }
         Ok(())
     }

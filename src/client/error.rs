@@ -7,8 +7,13 @@ use crate::proto::{NtStatus, ProtoError};
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     #[error("cannot connect to {addr}: {source}")]
-    Connect { addr: String, source: std::io::Error },
-    #[error("cannot connect to {addr}: no answer within {secs} s (see the connect_timeout option)")]
+    Connect {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "cannot connect to {addr}: no answer within {secs} s (see the connect_timeout option)"
+    )]
     ConnectTimeout { addr: String, secs: u64 },
     #[error("connection to the server lost: {0}")]
     Disconnected(String),
@@ -36,7 +41,11 @@ pub enum ClientError {
     #[error("share '{share}' does not exist on the server ({status})")]
     ShareNotFound { share: String, status: NtStatus },
     #[error("{op} '{path}': {status}")]
-    Status { op: &'static str, path: String, status: NtStatus },
+    Status {
+        op: &'static str,
+        path: String,
+        status: NtStatus,
+    },
 }
 
 impl ClientError {

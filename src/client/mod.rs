@@ -48,7 +48,10 @@ impl Client {
         let (max_read, max_write) = if multi_credit {
             (cap(info.max_read_size), cap(info.max_write_size))
         } else {
-            (info.max_read_size.min(65536), info.max_write_size.min(65536))
+            (
+                info.max_read_size.min(65536),
+                info.max_write_size.min(65536),
+            )
         };
         let dir_buffer = info.max_transact_size.clamp(64 * 1024, 1024 * 1024);
         Ok(Client {
@@ -85,18 +88,30 @@ impl Client {
     /// Disconnect from the share and log off, then close the connection.
     pub async fn disconnect(&self) {
         let _ = self.call_raw(&TreeDisconnectRequest {}, 0).await;
-        let _ = self.call_session(&LogoffRequest {}).await.map(|_: LogoffResponse| ());
+        let _ = self
+            .call_session(&LogoffRequest {})
+            .await
+            .map(|_: LogoffResponse| ());
         self.inner.conn.shutdown().await;
     }
 
     fn outgoing<B: Body>(&self, body: &B, payload: usize) -> Outgoing {
         let mut buf = Vec::with_capacity(128);
         body.encode(&mut buf);
-        Outgoing { command: B::COMMAND, tree_id: self.inner.tree_id, related: false, body: buf, payload }
+        Outgoing {
+            command: B::COMMAND,
+            tree_id: self.inner.tree_id,
+            related: false,
+            body: buf,
+            payload,
+        }
     }
 
     async fn call_raw<B: Body>(&self, body: &B, payload: usize) -> Result<conn::Response> {
-        self.inner.conn.call(self.outgoing(body, payload), self.inner.session_id).await
+        self.inner
+            .conn
+            .call(self.outgoing(body, payload), self.inner.session_id)
+            .await
     }
 
     async fn call_session<B: Body, R: Body>(&self, body: &B) -> Result<R> {

@@ -16,12 +16,16 @@ use crate::proto::file::{
     CloseRequest, CloseResponse, FlushRequest, ReadRequest, ReadResponse, WriteRequest,
     WriteResponse, WRITEFLAG_WRITE_THROUGH,
 };
+use crate::proto::fsinfo::FileFsFullSizeInformation;
 use crate::proto::header::{Command, HEADER_LEN};
 use crate::proto::info::*;
 use crate::proto::{Body, NtStatus};
 
 /// The handle value that means "the file opened earlier in this compound".
-const RELATED_FILE_ID: FileId = FileId { persistent: u64::MAX, volatile: u64::MAX };
+const RELATED_FILE_ID: FileId = FileId {
+    persistent: u64::MAX,
+    volatile: u64::MAX,
+};
 /// Enough for FileAllInformation with a long name.
 const ALL_INFO_BUFFER: u32 = 4096;
 
@@ -95,7 +99,11 @@ impl OpenOptions {
     /// Open an existing file or directory for reading.
     pub fn read() -> Self {
         OpenOptions {
-            desired_access: FILE_READ_DATA | FILE_READ_ATTRIBUTES | FILE_READ_EA | READ_CONTROL | SYNCHRONIZE,
+            desired_access: FILE_READ_DATA
+                | FILE_READ_ATTRIBUTES
+                | FILE_READ_EA
+                | READ_CONTROL
+                | SYNCHRONIZE,
             share_access: FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
             disposition: FILE_OPEN,
             create_options: 0,
@@ -106,7 +114,8 @@ impl OpenOptions {
     /// Open an existing file for reading and writing.
     pub fn read_write() -> Self {
         let mut o = Self::read();
-        o.desired_access |= FILE_WRITE_DATA | FILE_APPEND_DATA | FILE_WRITE_ATTRIBUTES | FILE_WRITE_EA;
+        o.desired_access |=
+            FILE_WRITE_DATA | FILE_APPEND_DATA | FILE_WRITE_ATTRIBUTES | FILE_WRITE_EA;
         o
     }
 
@@ -180,7 +189,11 @@ fn check(resp: &Response, op: &'static str, path: &str) -> Result<()> {
     if status.is_success() {
         Ok(())
     } else {
-        Err(ClientError::Status { op, path: path.to_string(), status })
+        Err(ClientError::Status {
+            op,
+            path: path.to_string(),
+            status,
+        })
     }
 }
 
@@ -197,9 +210,16 @@ impl Client {
 
     async fn compound(&self, parts: Vec<Outgoing>) -> Result<Vec<Response>> {
         let n = parts.len();
-        let v = self.inner.conn.send(parts, self.inner.session_id, None).await?;
+        let v = self
+            .inner
+            .conn
+            .send(parts, self.inner.session_id, None)
+            .await?;
         if v.len() != n {
-            return Err(ClientError::Unexpected(format!("{} responses to {n} requests", v.len())));
+            return Err(ClientError::Unexpected(format!(
+                "{} responses to {n} requests",
+                v.len()
+            )));
         }
         Ok(v)
     }
@@ -217,7 +237,14 @@ impl Client {
             self.part(&query_all_request(RELATED_FILE_ID), true, 0),
         ];
         if close {
-            parts.push(self.part(&CloseRequest { flags: 0, file_id: RELATED_FILE_ID }, true, 0));
+            parts.push(self.part(
+                &CloseRequest {
+                    flags: 0,
+                    file_id: RELATED_FILE_ID,
+                },
+                true,
+                0,
+            ));
         }
         let r = self.compound(parts).await?;
         check(&r[0], op, path)?;
@@ -251,11 +278,17 @@ impl Client {
     /// Open or create; the handle stays open until [`Client::close`].
     pub async fn open(&self, path: &str, o: &OpenOptions) -> Result<OpenFile> {
         let (c, attrs) = self.create_query("open", path, o, false).await?;
-        Ok(OpenFile { file_id: c.file_id, attrs, create_action: c.create_action })
+        Ok(OpenFile {
+            file_id: c.file_id,
+            attrs,
+            create_action: c.create_action,
+        })
     }
 
     pub async fn close(&self, file_id: FileId) -> Result<()> {
-        let resp = self.call_raw(&CloseRequest { flags: 0, file_id }, 0).await?;
+        let resp = self
+            .call_raw(&CloseRequest { flags: 0, file_id }, 0)
+            .await?;
         check(&resp, "close", "")?;
         let _: CloseResponse = decode(&resp)?;
         Ok(())
@@ -289,7 +322,14 @@ impl Client {
         let parts = vec![
             self.part(&create_request(path, o), false, 0),
             self.part(&set, true, 0),
-            self.part(&CloseRequest { flags: 0, file_id: RELATED_FILE_ID }, true, 0),
+            self.part(
+                &CloseRequest {
+                    flags: 0,
+                    file_id: RELATED_FILE_ID,
+                },
+                true,
+                0,
+            ),
         ];
         let r = self.compound(parts).await?;
         check(&r[0], op, path)?;
@@ -303,10 +343,16 @@ impl Client {
         } else {
             ("unlink", FILE_NON_DIRECTORY_FILE)
         };
-        let o = OpenOptions::read().access(DELETE | FILE_READ_ATTRIBUTES | SYNCHRONIZE).options(opt);
+        let o = OpenOptions::read()
+            .access(DELETE | FILE_READ_ATTRIBUTES | SYNCHRONIZE)
+            .options(opt);
         let mut buf = Vec::new();
-        FileDispositionInformation { delete_pending: true }.encode(&mut buf);
-        self.set_info_path(op, path, &o, FILE_DISPOSITION_INFORMATION, buf).await
+        FileDispositionInformation {
+            delete_pending: true,
+        }
+        .encode(&mut buf);
+        self.set_info_path(op, path, &o, FILE_DISPOSITION_INFORMATION, buf)
+            .await
     }
 
     /// Delete a file (not a directory).
@@ -323,17 +369,24 @@ impl Client {
     pub async fn rename(&self, from: &str, to: &str, replace: bool) -> Result<()> {
         let o = OpenOptions::read().access(DELETE | FILE_READ_ATTRIBUTES | SYNCHRONIZE);
         let mut buf = Vec::new();
-        FileRenameInformation { replace_if_exists: replace, root_directory: 0, file_name: smb_path(to) }
-            .encode(&mut buf);
-        self.set_info_path("rename", from, &o, FILE_RENAME_INFORMATION, buf).await
+        FileRenameInformation {
+            replace_if_exists: replace,
+            root_directory: 0,
+            file_name: smb_path(to),
+        }
+        .encode(&mut buf);
+        self.set_info_path("rename", from, &o, FILE_RENAME_INFORMATION, buf)
+            .await
     }
 
     /// Set times and attributes by path. Zero fields are left unchanged.
     pub async fn set_basic(&self, path: &str, basic: &FileBasicInformation) -> Result<()> {
-        let o = OpenOptions::read().access(FILE_WRITE_ATTRIBUTES | FILE_READ_ATTRIBUTES | SYNCHRONIZE);
+        let o =
+            OpenOptions::read().access(FILE_WRITE_ATTRIBUTES | FILE_READ_ATTRIBUTES | SYNCHRONIZE);
         let mut buf = Vec::new();
         basic.encode(&mut buf);
-        self.set_info_path("set attributes", path, &o, FILE_BASIC_INFORMATION, buf).await
+        self.set_info_path("set attributes", path, &o, FILE_BASIC_INFORMATION, buf)
+            .await
     }
 
     /// Truncate or extend by path.
@@ -341,25 +394,44 @@ impl Client {
         let o = OpenOptions::read().access(FILE_WRITE_DATA | FILE_READ_ATTRIBUTES | SYNCHRONIZE);
         let mut buf = Vec::new();
         FileEndOfFileInformation { end_of_file: size }.encode(&mut buf);
-        self.set_info_path("truncate", path, &o, FILE_END_OF_FILE_INFORMATION, buf).await
+        self.set_info_path("truncate", path, &o, FILE_END_OF_FILE_INFORMATION, buf)
+            .await
     }
 
-    async fn set_info_handle(&self, op: &'static str, file_id: FileId, class: u8, buffer: Vec<u8>) -> Result<()> {
-        let set = SetInfoRequest { info_type: INFO_FILE, file_info_class: class, additional_information: 0, file_id, buffer };
+    async fn set_info_handle(
+        &self,
+        op: &'static str,
+        file_id: FileId,
+        class: u8,
+        buffer: Vec<u8>,
+    ) -> Result<()> {
+        let set = SetInfoRequest {
+            info_type: INFO_FILE,
+            file_info_class: class,
+            additional_information: 0,
+            file_id,
+            buffer,
+        };
         let resp = self.call_raw(&set, 0).await?;
         check(&resp, op, "")
     }
 
-    pub async fn set_basic_handle(&self, file_id: FileId, basic: &FileBasicInformation) -> Result<()> {
+    pub async fn set_basic_handle(
+        &self,
+        file_id: FileId,
+        basic: &FileBasicInformation,
+    ) -> Result<()> {
         let mut buf = Vec::new();
         basic.encode(&mut buf);
-        self.set_info_handle("set attributes", file_id, FILE_BASIC_INFORMATION, buf).await
+        self.set_info_handle("set attributes", file_id, FILE_BASIC_INFORMATION, buf)
+            .await
     }
 
     pub async fn set_size_handle(&self, file_id: FileId, size: u64) -> Result<()> {
         let mut buf = Vec::new();
         FileEndOfFileInformation { end_of_file: size }.encode(&mut buf);
-        self.set_info_handle("truncate", file_id, FILE_END_OF_FILE_INFORMATION, buf).await
+        self.set_info_handle("truncate", file_id, FILE_END_OF_FILE_INFORMATION, buf)
+            .await
     }
 
     /// Read up to `len` bytes at `offset`; fewer at end of file, none past it. Large reads are
@@ -413,9 +485,19 @@ impl Client {
 
     /// Write all of `data` at `offset`, split into requests of at most `max_write` bytes in
     /// flight together. With `write_through` the server writes to its disk before answering.
-    pub async fn write(&self, file_id: FileId, offset: u64, data: &[u8], write_through: bool) -> Result<u64> {
+    pub async fn write(
+        &self,
+        file_id: FileId,
+        offset: u64,
+        data: &[u8],
+        write_through: bool,
+    ) -> Result<u64> {
         let max = self.inner.max_write as usize;
-        let flags = if write_through { WRITEFLAG_WRITE_THROUGH } else { 0 };
+        let flags = if write_through {
+            WRITEFLAG_WRITE_THROUGH
+        } else {
+            0
+        };
         let writes = data.chunks(max.max(1)).enumerate().map(|(i, chunk)| {
             let off = offset + (i * max) as u64;
             self.write_one(file_id, off, chunk, flags)
@@ -424,15 +506,31 @@ impl Client {
         Ok(counts.into_iter().map(|c| c as u64).sum())
     }
 
-    async fn write_one(&self, file_id: FileId, offset: u64, data: &[u8], flags: u32) -> Result<u32> {
+    async fn write_one(
+        &self,
+        file_id: FileId,
+        offset: u64,
+        data: &[u8],
+        flags: u32,
+    ) -> Result<u32> {
         let mut body = Vec::with_capacity(64 + data.len());
         WriteRequest::encode_with_data(offset, file_id, flags, data, &mut body);
-        let part = Outgoing { command: Command::Write, tree_id: self.inner.tree_id, related: false, body, payload: data.len() };
+        let part = Outgoing {
+            command: Command::Write,
+            tree_id: self.inner.tree_id,
+            related: false,
+            body,
+            payload: data.len(),
+        };
         let resp = self.inner.conn.call(part, self.inner.session_id).await?;
         check(&resp, "write", "")?;
         let w: WriteResponse = decode(&resp)?;
         if (w.count as usize) < data.len() {
-            return Err(ClientError::Status { op: "write", path: String::new(), status: NtStatus::DISK_FULL });
+            return Err(ClientError::Status {
+                op: "write",
+                path: String::new(),
+                status: NtStatus::DISK_FULL,
+            });
         }
         Ok(w.count)
     }
@@ -446,7 +544,11 @@ impl Client {
     /// Every entry of the directory at `path` except "." and "..", fetched with 1 MiB
     /// QUERY_DIRECTORY buffers. `each` receives the entries batch by batch, so a caller can
     /// stream a huge directory; entries whose names cannot be decoded are skipped with a warning.
-    pub async fn list_dir_with(&self, path: &str, mut each: impl FnMut(Vec<DirEntry>)) -> Result<()> {
+    pub async fn list_dir_with(
+        &self,
+        path: &str,
+        mut each: impl FnMut(Vec<DirEntry>),
+    ) -> Result<()> {
         let o = OpenOptions::read()
             .access(FILE_READ_DATA | FILE_READ_ATTRIBUTES | SYNCHRONIZE)
             .options(FILE_DIRECTORY_FILE);
@@ -462,7 +564,11 @@ impl Client {
         let first = self
             .compound(vec![
                 self.part(&create_request(path, &o), false, 0),
-                self.part(&query(RELATED_FILE_ID, RESTART_SCANS), true, buffer as usize),
+                self.part(
+                    &query(RELATED_FILE_ID, RESTART_SCANS),
+                    true,
+                    buffer as usize,
+                ),
             ])
             .await?;
         check(&first[0], "list", path)?;
@@ -531,7 +637,14 @@ impl Client {
             .compound(vec![
                 self.part(&create_request("", &o), false, 0),
                 self.part(&q, true, 0),
-                self.part(&CloseRequest { flags: 0, file_id: RELATED_FILE_ID }, true, 0),
+                self.part(
+                    &CloseRequest {
+                        flags: 0,
+                        file_id: RELATED_FILE_ID,
+                    },
+                    true,
+                    0,
+                ),
             ])
             .await?;
         check(&r[0], "statfs", "")?;
@@ -565,7 +678,14 @@ impl Client {
                 .compound(vec![
                     self.part(&create_request(path, &o), false, 0),
                     self.part(&q, true, 0),
-                    self.part(&CloseRequest { flags: 0, file_id: RELATED_FILE_ID }, true, 0),
+                    self.part(
+                        &CloseRequest {
+                            flags: 0,
+                            file_id: RELATED_FILE_ID,
+                        },
+                        true,
+                        0,
+                    ),
                 ])
                 .await?;
             check(&r[0], "normalized name", path)?;
@@ -574,7 +694,9 @@ impl Client {
                 return Ok(FileNameInformation::decode(&q.buffer)?.file_name);
             }
         }
-        Err(ClientError::Unexpected(format!("the server reports no name for '{path}'")))
+        Err(ClientError::Unexpected(format!(
+            "the server reports no name for '{path}'"
+        )))
     }
 }
 

@@ -7,7 +7,13 @@ use crate::crypto::{Cipher, SigningAlgorithm};
 use crate::proto::negotiate::{DIALECT_202, DIALECT_210, DIALECT_300, DIALECT_302, DIALECT_311};
 
 /// Every dialect we speak, oldest first.
-pub const DIALECTS: [u16; 5] = [DIALECT_202, DIALECT_210, DIALECT_300, DIALECT_302, DIALECT_311];
+pub const DIALECTS: [u16; 5] = [
+    DIALECT_202,
+    DIALECT_210,
+    DIALECT_300,
+    DIALECT_302,
+    DIALECT_311,
+];
 
 #[derive(Clone, Debug)]
 pub struct ConnectOptions {
@@ -37,7 +43,12 @@ impl ConnectOptions {
             min_dialect: DIALECT_311,
             max_dialect: DIALECT_311,
             require_encryption: true,
-            ciphers: vec![Cipher::Aes128Gcm, Cipher::Aes128Ccm, Cipher::Aes256Gcm, Cipher::Aes256Ccm],
+            ciphers: vec![
+                Cipher::Aes128Gcm,
+                Cipher::Aes128Ccm,
+                Cipher::Aes256Gcm,
+                Cipher::Aes256Ccm,
+            ],
             signing: vec![SigningAlgorithm::AesGmac, SigningAlgorithm::AesCmac],
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
@@ -46,7 +57,11 @@ impl ConnectOptions {
 
     /// The dialects offered in NEGOTIATE: every known one within [min, max].
     pub fn dialects(&self) -> Vec<u16> {
-        DIALECTS.iter().copied().filter(|d| *d >= self.min_dialect && *d <= self.max_dialect).collect()
+        DIALECTS
+            .iter()
+            .copied()
+            .filter(|d| *d >= self.min_dialect && *d <= self.max_dialect)
+            .collect()
     }
 }
 
@@ -75,7 +90,11 @@ pub fn dialect_name(d: u16) -> String {
 
 /// Parse a cipher name as users write it: "aes-128-gcm", "aes128gcm", "AES-256-CCM".
 pub fn parse_cipher(s: &str) -> Option<Cipher> {
-    let norm: String = s.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase();
+    let norm: String = s
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect::<String>()
+        .to_ascii_lowercase();
     Some(match norm.as_str() {
         "aes128gcm" => Cipher::Aes128Gcm,
         "aes128ccm" => Cipher::Aes128Ccm,
@@ -116,6 +135,9 @@ mod tests {
         let mut o = ConnectOptions::new("h", 445, "s", creds);
         assert_eq!(o.dialects(), vec![DIALECT_311]);
         o.min_dialect = DIALECT_210;
-        assert_eq!(o.dialects(), vec![DIALECT_210, DIALECT_300, DIALECT_302, DIALECT_311]);
+        assert_eq!(
+            o.dialects(),
+            vec![DIALECT_210, DIALECT_300, DIALECT_302, DIALECT_311]
+        );
     }
 }

@@ -60,7 +60,13 @@ pub(crate) struct Established {
 fn outgoing<B: Body>(body: &B, tree_id: u32) -> Outgoing {
     let mut buf = Vec::new();
     body.encode(&mut buf);
-    Outgoing { command: B::COMMAND, tree_id, related: false, body: buf, payload: 0 }
+    Outgoing {
+        command: B::COMMAND,
+        tree_id,
+        related: false,
+        body: buf,
+        payload: 0,
+    }
 }
 
 fn decode<B: Body>(resp: &Response) -> Result<B> {
@@ -92,7 +98,10 @@ pub(crate) async fn establish(opts: &ConnectOptions) -> Result<Established> {
         Ok(Ok(s)) => s,
         Ok(Err(source)) => return Err(ClientError::Connect { addr, source }),
         Err(_) => {
-            return Err(ClientError::ConnectTimeout { addr, secs: opts.connect_timeout.as_secs() })
+            return Err(ClientError::ConnectTimeout {
+                addr,
+                secs: opts.connect_timeout.as_secs(),
+            })
         }
     };
     let conn = Connection::start(stream, addr.clone(), opts.request_timeout);
@@ -108,13 +117,25 @@ async fn logon_and_connect(conn: &Arc<Connection>, opts: &ConnectOptions) -> Res
     let (session_id, session_flags) = session_setup(conn, opts, &neg).await?;
 
     let path = format!("\\\\{}\\{}", opts.host, opts.share);
-    let resp = conn.call(outgoing(&TreeConnectRequest { flags: 0, path }, 0), session_id).await?;
+    let resp = conn
+        .call(
+            outgoing(&TreeConnectRequest { flags: 0, path }, 0),
+            session_id,
+        )
+        .await?;
     let status = resp.status();
     if status == NtStatus::BAD_NETWORK_NAME {
-        return Err(ClientError::ShareNotFound { share: opts.share.clone(), status });
+        return Err(ClientError::ShareNotFound {
+            share: opts.share.clone(),
+            status,
+        });
     }
     if !status.is_success() {
-        return Err(ClientError::Status { op: "tree connect", path: opts.share.clone(), status });
+        return Err(ClientError::Status {
+            op: "tree connect",
+            path: opts.share.clone(),
+            status,
+        });
     }
     let tree: TreeConnectResponse = decode(&resp)?;
     let sec = conn.security();
@@ -166,7 +187,9 @@ async fn logon_and_connect(conn: &Arc<Connection>, opts: &ConnectOptions) -> Res
 async fn negotiate(conn: &Connection, opts: &ConnectOptions) -> Result<Negotiated> {
     let dialects = opts.dialects();
     if dialects.is_empty() {
-        return Err(ClientError::Policy("no dialect between the chosen floor and ceiling".into()));
+        return Err(ClientError::Policy(
+            "no dialect between the chosen floor and ceiling".into(),
+        ));
     }
     let mut client_guid = [0u8; 16];
     rand::thread_rng().fill_bytes(&mut client_guid);
@@ -174,7 +197,10 @@ async fn negotiate(conn: &Connection, opts: &ConnectOptions) -> Result<Negotiate
     if dialects.contains(&DIALECT_311) {
         let mut salt = vec![0u8; 32];
         rand::thread_rng().fill_bytes(&mut salt);
-        contexts.push(NegotiateContext::PreauthIntegrity { hash_algorithms: vec![HASH_SHA512], salt });
+        contexts.push(NegotiateContext::PreauthIntegrity {
+            hash_algorithms: vec![HASH_SHA512],
+            salt,
+        });
         contexts.push(NegotiateContext::Encryption {
             ciphers: opts.ciphers.iter().map(|c| c.id()).collect(),
         });
@@ -190,7 +216,11 @@ async fn negotiate(conn: &Connection, opts: &ConnectOptions) -> Result<Negotiate
         dialects,
         contexts,
     };
-    let offered = format!("{}..{}", dialect_name(opts.min_dialect), dialect_name(opts.max_dialect));
+    let offered = format!(
+        "{}..{}",
+        dialect_name(opts.min_dialect),
+        dialect_name(opts.max_dialect)
+    );
     let (sent, resp) = match conn.call_capturing(outgoing(&req, 0), 0).await {
         Ok(r) => r,
         Err(ClientError::Disconnected(why)) => {
@@ -232,7 +262,9 @@ async fn negotiate(conn: &Connection, opts: &ConnectOptions) -> Result<Negotiate
         let mut have_preauth = false;
         for ctx in &r.contexts {
             match ctx {
-                NegotiateContext::PreauthIntegrity { hash_algorithms, .. } => {
+                NegotiateContext::PreauthIntegrity {
+                    hash_algorithms, ..
+                } => {
                     if hash_algorithms.as_slice() != [HASH_SHA512] {
                         return Err(ClientError::Unexpected(
                             "server chose an unknown pre-authentication hash".into(),
@@ -246,13 +278,18 @@ async fn negotiate(conn: &Connection, opts: &ConnectOptions) -> Result<Negotiate
                         if id != 0 {
                             let c = Cipher::from_id(id).filter(|c| opts.ciphers.contains(c));
                             cipher = Some(c.ok_or_else(|| {
-                                ClientError::Unexpected(format!("server chose unoffered cipher {id}"))
+                                ClientError::Unexpected(format!(
+                                    "server chose unoffered cipher {id}"
+                                ))
                             })?);
                         }
                     }
                 }
                 NegotiateContext::Signing { algorithms } => {
-                    if let Some(a) = algorithms.first().and_then(|id| SigningAlgorithm::from_id(*id)) {
+                    if let Some(a) = algorithms
+                        .first()
+                        .and_then(|id| SigningAlgorithm::from_id(*id))
+                    {
                         signing = a;
                     }
                 }
@@ -286,7 +323,13 @@ async fn negotiate(conn: &Connection, opts: &ConnectOptions) -> Result<Negotiate
         cipher.map(|c| c.name()),
         signing.name()
     );
-    Ok(Negotiated { dialect, cipher, signing, preauth, response: r })
+    Ok(Negotiated {
+        dialect,
+        cipher,
+        signing,
+        preauth,
+        response: r,
+    })
 }
 
 /// Log on; returns the session id and session flags, with keys installed on the connection.
@@ -322,7 +365,9 @@ async fn session_setup(
             session_id = resp.header.session_id;
             let body: SessionSetupResponse = decode(&resp)?;
             if round > 0 {
-                return Err(ClientError::Unexpected("more than one NTLM challenge".into()));
+                return Err(ClientError::Unexpected(
+                    "more than one NTLM challenge".into(),
+                ));
             }
             token = auth.step(&body.security_buffer)?;
             continue;
@@ -337,7 +382,11 @@ async fn session_setup(
                 {
                     ClientError::LogonFailure { user, status: s }
                 }
-                s => ClientError::Status { op: "session setup", path: user, status: s },
+                s => ClientError::Status {
+                    op: "session setup",
+                    path: user,
+                    status: s,
+                },
             });
         }
         // Success: this final response is not part of the hash.
@@ -347,22 +396,24 @@ async fn session_setup(
             return Err(ClientError::GuestFallback { user });
         }
         auth.finish(&body.security_buffer)?;
-        let session_key = auth
-            .session_key()
-            .ok_or_else(|| ClientError::Unexpected("logon finished without a session key".into()))?;
+        let session_key = auth.session_key().ok_or_else(|| {
+            ClientError::Unexpected("logon finished without a session key".into())
+        })?;
         let keys = derive_session_keys(&session_key, neg.dialect, hash.value(), neg.cipher);
         // The final response proves the server knows the key and saw our exact negotiation.
         let signed = resp.header.flags & FLAGS_SIGNED != 0;
-        if neg.dialect >= DIALECT_300 || signed {
-            if !signed || !signing::verify(neg.signing, &keys.signing_key, &resp.message) {
-                return Err(ClientError::Security(
-                    "the final session setup response is not correctly signed \
-                     (wrong password or tampered negotiation)"
-                        .into(),
-                ));
-            }
+        let must_verify = neg.dialect >= DIALECT_300 || signed;
+        if must_verify
+            && (!signed || !signing::verify(neg.signing, &keys.signing_key, &resp.message))
+        {
+            return Err(ClientError::Security(
+                "the final session setup response is not correctly signed \
+                 (wrong password or tampered negotiation)"
+                    .into(),
+            ));
         }
-        let encrypt = opts.require_encryption || body.session_flags & SESSION_FLAG_ENCRYPT_DATA != 0;
+        let encrypt =
+            opts.require_encryption || body.session_flags & SESSION_FLAG_ENCRYPT_DATA != 0;
         let (encryptor, decryptor) = match neg.cipher {
             Some(c) if neg.dialect >= DIALECT_300 => (
                 encrypt.then(|| Encryptor::new(c, &keys.encryption_key)),
@@ -384,6 +435,7 @@ async fn session_setup(
         });
         return Ok((session_id, body.session_flags));
     }
-    Err(ClientError::Unexpected("session setup did not finish".into()))
+    Err(ClientError::Unexpected(
+        "session setup did not finish".into(),
+    ))
 }
-

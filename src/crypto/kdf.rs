@@ -117,9 +117,10 @@ fn labels(dialect: u16, preauth_hash: &[u8; 64]) -> [Labels<'_>; 4] {
     }
 }
 
-/// L for the KDF. [MS-SMB2] 3.1.4.2 ties it to Connection.CipherId: 256 for the AES-256
-/// ciphers, else 128. Like the Linux client (which interoperates with Windows) we apply it to
-/// every label and then keep 16 bytes for the signing and application keys.
+/// L for the encryption and decryption keys: 256 for the AES-256 ciphers, else 128
+/// ([MS-SMB2] 3.1.4.2). The signing and application keys are always 128-bit keys derived with
+/// L = 128; Samba 4.17 signs the final SESSION_SETUP response with exactly that key (checked by
+/// the integration test `each_cipher_when_preferred`).
 fn l_bits(cipher: Option<Cipher>) -> u32 {
     match cipher {
         Some(c) if c.is_256() => 256,
@@ -154,15 +155,12 @@ pub fn derive_session_keys(
     let l = l_bits(cipher);
     let [sign, enc, dec, app] = labels(dialect, preauth_hash);
     let cipher_ki: &[u8] = if l == 256 { session_key } else { &sk16 };
-    let mut keys = SessionKeys {
-        signing_key: smb3_kdf(&sk16, sign.label, sign.context, l),
+    SessionKeys {
+        signing_key: smb3_kdf(&sk16, sign.label, sign.context, 128),
         encryption_key: smb3_kdf(cipher_ki, enc.label, enc.context, l),
         decryption_key: smb3_kdf(cipher_ki, dec.label, dec.context, l),
-        application_key: smb3_kdf(&sk16, app.label, app.context, l),
-    };
-    keys.signing_key.truncate(16);
-    keys.application_key.truncate(16);
-    keys
+        application_key: smb3_kdf(&sk16, app.label, app.context, 128),
+    }
 }
 
 /// Channel.SigningKey for a channel bound to an existing session (multichannel,
@@ -180,9 +178,8 @@ pub fn derive_channel_signing_key(
         return sk16.to_vec();
     }
     let [sign, _, _, _] = labels(dialect, preauth_hash);
-    let mut k = smb3_kdf(&sk16, sign.label, sign.context, l_bits(cipher));
-    k.truncate(16);
-    k
+    let _ = cipher;
+    smb3_kdf(&sk16, sign.label, sign.context, 128)
 }
 
 #[cfg(test)]

@@ -22,28 +22,38 @@ const SMB2_CANCEL: u16 = 0x000C;
 pub const SIGNATURE_RANGE: core::ops::Range<usize> = 48..64;
 const HEADER_LEN: usize = 64;
 
-/// Computes the 16-byte signature of `message`, whose signature field must already be zero.
+/// Computes the 16-byte signature of `message` as if its signature field were zero, without
+/// copying the message for HMAC and CMAC (signed READ responses can be megabytes).
 /// Returns None if the key cannot be used with the algorithm or the message is too short.
 fn compute(alg: SigningAlgorithm, key: &[u8], message: &[u8]) -> Option<[u8; 16]> {
     if message.len() < HEADER_LEN {
         return None;
     }
+    let (head, tail) = (
+        &message[..SIGNATURE_RANGE.start],
+        &message[SIGNATURE_RANGE.end..],
+    );
     let mut sig = [0u8; 16];
     match alg {
         SigningAlgorithm::HmacSha256 => {
             let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).ok()?;
-            mac.update(message);
+            mac.update(head);
+            mac.update(&[0; 16]);
+            mac.update(tail);
             sig.copy_from_slice(&mac.finalize().into_bytes()[..16]);
         }
         SigningAlgorithm::AesCmac => {
             let mut mac = <Cmac<Aes128> as Mac>::new_from_slice(key).ok()?;
-            mac.update(message);
+            mac.update(head);
+            mac.update(&[0; 16]);
+            mac.update(tail);
             sig.copy_from_slice(&mac.finalize().into_bytes());
         }
         SigningAlgorithm::AesGmac => {
             // GMAC = GCM with an empty plaintext; the whole message is the AAD and the tag is
             // the signature. The nonce makes requests, responses and cancels distinct even
-            // though they can share a MessageId.
+            // though they can share a MessageId. The AEAD API wants one contiguous AAD, so
+            // a copy with the signature zeroed is made only when it is not zero already.
             let mut nonce = [0u8; 12];
             nonce[..8].copy_from_slice(&message[MESSAGE_ID_OFFSET..MESSAGE_ID_OFFSET + 8]);
             let flags =
@@ -59,14 +69,23 @@ fn compute(alg: SigningAlgorithm, key: &[u8], message: &[u8]) -> Option<[u8; 16]
             }
             nonce[8..].copy_from_slice(&role.to_le_bytes());
             let nonce = Nonce::from_slice(&nonce);
+            let zeroed;
+            let aad = if message[SIGNATURE_RANGE].iter().all(|&b| b == 0) {
+                message
+            } else {
+                let mut copy = message.to_vec();
+                copy[SIGNATURE_RANGE].fill(0);
+                zeroed = copy;
+                &zeroed[..]
+            };
             let tag = match key.len() {
                 16 => AesGcm::<Aes128, aes_gcm::aead::consts::U12>::new_from_slice(key)
                     .ok()?
-                    .encrypt_in_place_detached(nonce, message, &mut [])
+                    .encrypt_in_place_detached(nonce, aad, &mut [])
                     .ok()?,
                 32 => AesGcm::<Aes256, aes_gcm::aead::consts::U12>::new_from_slice(key)
                     .ok()?
-                    .encrypt_in_place_detached(nonce, message, &mut [])
+                    .encrypt_in_place_detached(nonce, aad, &mut [])
                     .ok()?,
                 _ => return None,
             };
@@ -100,9 +119,7 @@ pub fn verify(alg: SigningAlgorithm, key: &[u8], message: &[u8]) -> bool {
     if message.len() < HEADER_LEN {
         return false;
     }
-    let mut copy = message.to_vec();
-    copy[SIGNATURE_RANGE].fill(0);
-    match compute(alg, key, &copy) {
+    match compute(alg, key, message) {
         Some(sig) => ct_eq(&sig, &message[SIGNATURE_RANGE]),
         None => false,
     }

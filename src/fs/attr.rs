@@ -43,9 +43,13 @@ pub fn filetime_to_system(ft: u64) -> SystemTime {
     }
     let since = |d: u64| Duration::new(d / 10_000_000, ((d % 10_000_000) * 100) as u32);
     if ft >= FILETIME_UNIX_EPOCH {
-        UNIX_EPOCH.checked_add(since(ft - FILETIME_UNIX_EPOCH)).unwrap_or(UNIX_EPOCH)
+        UNIX_EPOCH
+            .checked_add(since(ft - FILETIME_UNIX_EPOCH))
+            .unwrap_or(UNIX_EPOCH)
     } else {
-        UNIX_EPOCH.checked_sub(since(FILETIME_UNIX_EPOCH - ft)).unwrap_or(UNIX_EPOCH)
+        UNIX_EPOCH
+            .checked_sub(since(FILETIME_UNIX_EPOCH - ft))
+            .unwrap_or(UNIX_EPOCH)
     }
 }
 
@@ -71,9 +75,17 @@ pub fn to_file_attr(ino: u64, a: &FileAttrs, c: &AttrConfig) -> FileAttr {
         blocks: a.allocation_size.div_ceil(512),
         atime: filetime_to_system(a.last_access_time),
         mtime: filetime_to_system(a.last_write_time),
-        ctime: filetime_to_system(if a.change_time != 0 { a.change_time } else { a.last_write_time }),
+        ctime: filetime_to_system(if a.change_time != 0 {
+            a.change_time
+        } else {
+            a.last_write_time
+        }),
         crtime: filetime_to_system(a.creation_time),
-        kind: if dir { FileType::Directory } else { FileType::RegularFile },
+        kind: if dir {
+            FileType::Directory
+        } else {
+            FileType::RegularFile
+        },
         perm,
         nlink: if dir { 2 } else { a.nlink.max(1) },
         uid: c.uid,
@@ -111,12 +123,26 @@ mod tests {
 
     #[test]
     fn modes_kinds_and_blocks() {
-        let f = FileAttrs { size: 5000, allocation_size: 8192, nlink: 1, ..Default::default() };
+        let f = FileAttrs {
+            size: 5000,
+            allocation_size: 8192,
+            nlink: 1,
+            ..Default::default()
+        };
         let a = to_file_attr(7, &f, &cfg());
-        assert_eq!((a.kind, a.perm, a.size, a.blocks, a.uid, a.gid), (FileType::RegularFile, 0o644, 5000, 16, 1000, 100));
-        let ro = FileAttrs { attributes: FILE_ATTRIBUTE_READONLY, ..f };
+        assert_eq!(
+            (a.kind, a.perm, a.size, a.blocks, a.uid, a.gid),
+            (FileType::RegularFile, 0o644, 5000, 16, 1000, 100)
+        );
+        let ro = FileAttrs {
+            attributes: FILE_ATTRIBUTE_READONLY,
+            ..f
+        };
         assert_eq!(to_file_attr(7, &ro, &cfg()).perm, 0o444);
-        let d = FileAttrs { attributes: FILE_ATTRIBUTE_DIRECTORY, ..Default::default() };
+        let d = FileAttrs {
+            attributes: FILE_ATTRIBUTE_DIRECTORY,
+            ..Default::default()
+        };
         let a = to_file_attr(1, &d, &cfg());
         assert_eq!((a.kind, a.perm, a.nlink), (FileType::Directory, 0o755, 2));
         assert_eq!(cfg().ttl(&d), Duration::from_secs(2));

@@ -11,7 +11,9 @@ use crate::proto::NtStatus;
 /// errno for an NTSTATUS the server refused an operation with.
 pub fn status_errno(status: NtStatus) -> Errno {
     match status {
-        NtStatus::OBJECT_NAME_NOT_FOUND | NtStatus::OBJECT_PATH_NOT_FOUND | NtStatus::NO_SUCH_FILE => Errno::ENOENT,
+        NtStatus::OBJECT_NAME_NOT_FOUND
+        | NtStatus::OBJECT_PATH_NOT_FOUND
+        | NtStatus::NO_SUCH_FILE => Errno::ENOENT,
         NtStatus::NOT_FOUND | NtStatus::DELETE_PENDING => Errno::ENOENT,
         NtStatus::OBJECT_NAME_COLLISION => Errno::EEXIST,
         NtStatus::DIRECTORY_NOT_EMPTY => Errno::ENOTEMPTY,
@@ -20,7 +22,9 @@ pub fn status_errno(status: NtStatus) -> Errno {
         NtStatus::NOT_A_DIRECTORY => Errno::ENOTDIR,
         NtStatus::DISK_FULL => Errno::ENOSPC,
         NtStatus::QUOTA_EXCEEDED => Errno::EDQUOT,
-        NtStatus::SHARING_VIOLATION | NtStatus::FILE_LOCK_CONFLICT | NtStatus::LOCK_NOT_GRANTED => Errno::EBUSY,
+        NtStatus::SHARING_VIOLATION | NtStatus::FILE_LOCK_CONFLICT | NtStatus::LOCK_NOT_GRANTED => {
+            Errno::EBUSY
+        }
         NtStatus::MEDIA_WRITE_PROTECTED => Errno::EROFS,
         NtStatus::NAME_TOO_LONG => Errno::ENAMETOOLONG,
         NtStatus::OBJECT_NAME_INVALID
@@ -30,9 +34,10 @@ pub fn status_errno(status: NtStatus) -> Errno {
         | NtStatus::INVALID_INFO_CLASS
         | NtStatus::INFO_LENGTH_MISMATCH => Errno::EINVAL,
         NtStatus::NOT_SAME_DEVICE => Errno::EXDEV,
-        NtStatus::NOT_SUPPORTED | NtStatus::NOT_IMPLEMENTED | NtStatus::INVALID_DEVICE_REQUEST | NtStatus::EAS_NOT_SUPPORTED => {
-            Errno::ENOTSUP
-        }
+        NtStatus::NOT_SUPPORTED
+        | NtStatus::NOT_IMPLEMENTED
+        | NtStatus::INVALID_DEVICE_REQUEST
+        | NtStatus::EAS_NOT_SUPPORTED => Errno::ENOTSUP,
         NtStatus::INSUFFICIENT_RESOURCES => Errno::ENOMEM,
         _ => Errno::EIO,
     }
@@ -55,7 +60,11 @@ mod tests {
     use super::*;
 
     fn st(status: NtStatus) -> ClientError {
-        ClientError::Status { op: "test", path: "p".into(), status }
+        ClientError::Status {
+            op: "test",
+            path: "p".into(),
+            status,
+        }
     }
 
     #[test]
@@ -88,9 +97,21 @@ mod tests {
 
     #[test]
     fn session_failures_are_eio() {
-        assert_eq!(errno(&ClientError::Disconnected("reset".into())), Errno::EIO);
-        assert_eq!(errno(&ClientError::Timeout { op: "read", secs: 30 }), Errno::EIO);
-        assert_eq!(errno(&ClientError::Security("bad signature".into())), Errno::EIO);
+        assert_eq!(
+            errno(&ClientError::Disconnected("reset".into())),
+            Errno::EIO
+        );
+        assert_eq!(
+            errno(&ClientError::Timeout {
+                op: "read",
+                secs: 30
+            }),
+            Errno::EIO
+        );
+        assert_eq!(
+            errno(&ClientError::Security("bad signature".into())),
+            Errno::EIO
+        );
         assert_eq!(errno(&ClientError::Unexpected("x".into())), Errno::EIO);
     }
 }

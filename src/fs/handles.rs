@@ -89,7 +89,12 @@ impl Handles {
     /// A hidden name for `ino` in the same directory, recorded for deletion at last release.
     pub fn hidden_name(&mut self, ino: u64) -> String {
         self.hidden_seq += 1;
-        format!("{}{ino}-{}-{}", super::names::DELETED_PREFIX, std::process::id(), self.hidden_seq)
+        format!(
+            "{}{ino}-{}-{}",
+            super::names::DELETED_PREFIX,
+            std::process::id(),
+            self.hidden_seq
+        )
     }
 
     pub fn mark_deleted(&mut self, ino: u64, hidden_path: String) {
@@ -122,7 +127,12 @@ mod tests {
     use super::*;
 
     fn h(ino: u64, writable: bool) -> Handle {
-        Handle { file_id: FileId::default(), ino, write_through: false, writable }
+        Handle {
+            file_id: FileId::default(),
+            ino,
+            write_through: false,
+            writable,
+        }
     }
 
     #[test]

@@ -176,7 +176,9 @@ impl InodeTable {
         if ino == ROOT {
             return;
         }
-        let Some(node) = self.nodes.get_mut(&ino) else { return };
+        let Some(node) = self.nodes.get_mut(&ino) else {
+            return;
+        };
         node.lookups = node.lookups.saturating_sub(n);
         if node.lookups == 0 {
             let node = self.nodes.remove(&ino).expect("node");
@@ -234,12 +236,20 @@ mod tests {
     use crate::proto::create::FILE_ATTRIBUTE_DIRECTORY;
 
     fn file(index: u64) -> FileAttrs {
-        FileAttrs { index_number: index, nlink: 1, ..Default::default() }
+        FileAttrs {
+            index_number: index,
+            nlink: 1,
+            ..Default::default()
+        }
     }
 
     #[test]
     fn server_ids_become_inode_numbers() {
-        let mut t = InodeTable::new(FileAttrs { index_number: 77, attributes: FILE_ATTRIBUTE_DIRECTORY, ..Default::default() });
+        let mut t = InodeTable::new(FileAttrs {
+            index_number: 77,
+            attributes: FILE_ATTRIBUTE_DIRECTORY,
+            ..Default::default()
+        });
         assert_eq!(t.upsert("a", file(500), true), 500);
         assert_eq!(t.upsert("a", file(500), true), 500);
         assert_eq!(t.get(500).unwrap().lookups, 2);
@@ -260,7 +270,15 @@ mod tests {
     #[test]
     fn rename_moves_descendants_and_forget_drops() {
         let mut t = InodeTable::new(FileAttrs::default());
-        let d = t.upsert("d", FileAttrs { index_number: 10, attributes: FILE_ATTRIBUTE_DIRECTORY, ..Default::default() }, true);
+        let d = t.upsert(
+            "d",
+            FileAttrs {
+                index_number: 10,
+                attributes: FILE_ATTRIBUTE_DIRECTORY,
+                ..Default::default()
+            },
+            true,
+        );
         let f = t.upsert("d/x/f", file(11), true);
         let other = t.upsert("e", file(12), true);
         t.upsert("e2", file(13), true);

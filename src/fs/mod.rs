@@ -89,7 +89,12 @@ pub struct Smb3Fs {
 impl Smb3Fs {
     /// `root` are the share root's attributes (from `client.stat("")`, which also proves the
     /// share is usable before anything is mounted).
-    pub fn new(client: Client, rt: tokio::runtime::Handle, root: FileAttrs, cfg: FsConfig) -> Smb3Fs {
+    pub fn new(
+        client: Client,
+        rt: tokio::runtime::Handle,
+        root: FileAttrs,
+        cfg: FsConfig,
+    ) -> Smb3Fs {
         Smb3Fs {
             s: Arc::new(Shared {
                 client,
@@ -116,13 +121,20 @@ impl Shared {
     }
 
     fn path(&self, ino: u64) -> Result<String, Errno> {
-        self.inodes().get(ino).map(|n| n.path.clone()).ok_or(Errno::ENOENT)
+        self.inodes()
+            .get(ino)
+            .map(|n| n.path.clone())
+            .ok_or(Errno::ENOENT)
     }
 
     /// Server-side path of `name` in directory `parent`.
     fn child(&self, parent: u64, name: &OsStr) -> Result<String, Errno> {
         let bytes = name.as_bytes();
-        if bytes.len() > NAME_MAX * 4 || std::str::from_utf8(bytes).map(|s| s.chars().count() > NAME_MAX).unwrap_or(false) {
+        if bytes.len() > NAME_MAX * 4
+            || std::str::from_utf8(bytes)
+                .map(|s| s.chars().count() > NAME_MAX)
+                .unwrap_or(false)
+        {
             return Err(Errno::ENAMETOOLONG);
         }
         let server = names::to_server(bytes, self.cfg.map_names).ok_or(Errno::EINVAL)?;
@@ -163,7 +175,11 @@ impl Shared {
             let n = t.get(ino).ok_or(Errno::ENOENT)?;
             (n.path.clone(), n.unlinked)
         };
-        let handle = if unlinked { self.handles().any_for(ino) } else { None };
+        let handle = if unlinked {
+            self.handles().any_for(ino)
+        } else {
+            None
+        };
         let r = match handle {
             Some(h) => self.client.stat_handle(h.file_id).await,
             None if unlinked => return Err(Errno::ENOENT),

@@ -25,8 +25,10 @@ use crate::config::{parse_target, Options};
 const READY_FD_ENV: &str = "SMB3FS_READY_FD";
 
 /// Options mount(8) adds on its own, meaningless for this filesystem; accepted and ignored.
-const GENERIC: [&str; 13] =
-    ["rw", "nodev", "nosuid", "noexec", "exec", "suid", "dev", "_netdev", "noauto", "auto", "user", "users", "defaults"];
+const GENERIC: [&str; 13] = [
+    "rw", "nodev", "nosuid", "noexec", "exec", "suid", "dev", "_netdev", "noauto", "auto", "user",
+    "users", "defaults",
+];
 
 /// Drop mount(8)'s generic options (and `nofail`, `x-*`, `comment=`) from `-o` lists.
 pub fn strip_generic(lists: &[String]) -> Vec<String> {
@@ -36,7 +38,12 @@ pub fn strip_generic(lists: &[String]) -> Vec<String> {
             l.split(',')
                 .map(str::trim)
                 .filter(|o| !o.is_empty())
-                .filter(|o| !GENERIC.contains(o) && *o != "nofail" && !o.starts_with("x-") && !o.starts_with("comment="))
+                .filter(|o| {
+                    !GENERIC.contains(o)
+                        && *o != "nofail"
+                        && !o.starts_with("x-")
+                        && !o.starts_with("comment=")
+                })
                 .collect::<Vec<_>>()
                 .join(",")
         })
@@ -70,14 +77,23 @@ pub fn helper_args(args: &[String]) -> Result<MountArgs, String> {
         }
     }
     match <[String; 2]>::try_from(pos) {
-        Ok([target, mountpoint]) => Ok(MountArgs { target, mountpoint: mountpoint.into(), options, foreground }),
-        Err(_) => Err("usage: mount.smb3fs //HOST[:PORT]/SHARE MOUNTPOINT [-o OPTIONS] [-n] [-s] [-v]".into()),
+        Ok([target, mountpoint]) => Ok(MountArgs {
+            target,
+            mountpoint: mountpoint.into(),
+            options,
+            foreground,
+        }),
+        Err(_) => Err(
+            "usage: mount.smb3fs //HOST[:PORT]/SHARE MOUNTPOINT [-o OPTIONS] [-n] [-s] [-v]".into(),
+        ),
     }
 }
 
 /// Run the mount command; returns the process exit status.
 pub fn run(args: MountArgs) -> i32 {
-    let ready_fd = std::env::var(READY_FD_ENV).ok().and_then(|v| v.parse::<RawFd>().ok());
+    let ready_fd = std::env::var(READY_FD_ENV)
+        .ok()
+        .and_then(|v| v.parse::<RawFd>().ok());
     if let Some(fd) = ready_fd {
         std::env::remove_var(READY_FD_ENV);
         // SAFETY: the parent created this pipe end for us and nothing else owns it.
@@ -109,11 +125,16 @@ fn daemonize(args: &MountArgs) -> Result<(), String> {
     unsafe { libc::fcntl(r, libc::F_SETFD, libc::FD_CLOEXEC) };
     let exe = std::env::current_exe().map_err(|e| format!("cannot find my own executable: {e}"))?;
     let mut cmd = std::process::Command::new(exe);
-    cmd.arg("mount").arg(&args.target).arg(&args.mountpoint).arg("-f");
+    cmd.arg("mount")
+        .arg(&args.target)
+        .arg(&args.mountpoint)
+        .arg("-f");
     for o in &args.options {
         cmd.arg("-o").arg(o);
     }
-    cmd.env(READY_FD_ENV, w.to_string()).stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null());
+    cmd.env(READY_FD_ENV, w.to_string())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null());
     let spawned = cmd.spawn();
     // SAFETY: w was created above and is closed exactly once, here.
     unsafe { libc::close(w) };
@@ -128,7 +149,9 @@ fn daemonize(args: &MountArgs) -> Result<(), String> {
     let status = child.wait().map_err(|e| e.to_string())?;
     match msg.strip_prefix("ERROR ") {
         Some(e) => Err(e.trim_end().to_string()),
-        None => Err(format!("the mount process exited ({status}) before the mount was ready")),
+        None => Err(format!(
+            "the mount process exited ({status}) before the mount was ready"
+        )),
     }
 }
 
@@ -163,7 +186,11 @@ fn allow_other_permitted() -> bool {
 }
 
 fn detach_stdio() {
-    if let Ok(null) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
+    if let Ok(null) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+    {
         use std::os::fd::AsRawFd;
         for fd in 0..3 {
             // SAFETY: dup2 onto the standard descriptors, which we own.
@@ -179,7 +206,10 @@ fn foreground(args: MountArgs, mut ready: Option<std::fs::File>) -> i32 {
         let lists = strip_generic(&args.options);
         let opts = Options::parse(lists.iter().map(String::as_str))?;
         if !args.mountpoint.is_dir() {
-            return Err(format!("mount point {} is not a directory", args.mountpoint.display()));
+            return Err(format!(
+                "mount point {} is not a directory",
+                args.mountpoint.display()
+            ));
         }
         if opts.allow_other && !allow_other_permitted() {
             return Err("allow_other: only root may use it unless /etc/fuse.conf has a line 'user_allow_other'".into());
@@ -192,22 +222,35 @@ fn foreground(args: MountArgs, mut ready: Option<std::fs::File>) -> i32 {
             .enable_all()
             .build()
             .map_err(|e| format!("cannot start the runtime: {e}"))?;
-        let client = rt.block_on(Client::connect(&connect)).map_err(|e| e.to_string())?;
-        let root = rt.block_on(client.stat("")).map_err(|e| format!("cannot read the share's root: {e}"))?;
+        let client = rt
+            .block_on(Client::connect(&connect))
+            .map_err(|e| e.to_string())?;
+        let root = rt
+            .block_on(client.stat(""))
+            .map_err(|e| format!("cannot read the share's root: {e}"))?;
         Ok((target, opts, rt, client, root))
     })();
     let (target, opts, rt, client, root) = match setup {
         Ok(v) => v,
         Err(e) => return report(&mut ready, Err(e)),
     };
-    let fs = Smb3Fs::new(client.clone(), rt.handle().clone(), root, FsConfig::from_options(&opts));
+    let fs = Smb3Fs::new(
+        client.clone(),
+        rt.handle().clone(),
+        root,
+        FsConfig::from_options(&opts),
+    );
     let mut config = Config::default();
     config.mount_options = vec![
         MountOption::FSName(format!("//{}/{}", target.host, target.share)),
         MountOption::Subtype("smb3fs".into()),
         MountOption::NoDev,
         MountOption::NoSuid,
-        if opts.read_only { MountOption::RO } else { MountOption::RW },
+        if opts.read_only {
+            MountOption::RO
+        } else {
+            MountOption::RW
+        },
     ];
     if opts.allow_other {
         config.acl = SessionACL::All;
@@ -217,16 +260,24 @@ fn foreground(args: MountArgs, mut ready: Option<std::fs::File>) -> i32 {
         Ok(s) => s,
         Err(e) => {
             rt.block_on(client.disconnect());
-            return report(&mut ready, Err(format!("cannot mount on {}: {e}", args.mountpoint.display())));
+            return report(
+                &mut ready,
+                Err(format!(
+                    "cannot mount on {}: {e}",
+                    args.mountpoint.display()
+                )),
+            );
         }
     };
     let mut unmounter = session.unmount_callable();
     let mountpoint = args.mountpoint.clone();
     rt.spawn(async move {
         use tokio::signal::unix::{signal, SignalKind};
-        let (Ok(mut term), Ok(mut int), Ok(mut hup)) =
-            (signal(SignalKind::terminate()), signal(SignalKind::interrupt()), signal(SignalKind::hangup()))
-        else {
+        let (Ok(mut term), Ok(mut int), Ok(mut hup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::hangup()),
+        ) else {
             return;
         };
         tokio::select! {
@@ -265,7 +316,12 @@ fn foreground(args: MountArgs, mut ready: Option<std::fs::File>) -> i32 {
 
 fn lazy_unmount(mountpoint: &Path) {
     for bin in ["fusermount3", "fusermount"] {
-        if let Ok(s) = std::process::Command::new(bin).arg("-u").arg("-z").arg(mountpoint).status() {
+        if let Ok(s) = std::process::Command::new(bin)
+            .arg("-u")
+            .arg("-z")
+            .arg(mountpoint)
+            .status()
+        {
             if s.success() {
                 return;
             }
@@ -279,19 +335,36 @@ mod tests {
 
     #[test]
     fn generic_mount_options_are_ignored() {
-        let l = strip_generic(&["rw,nodev,nosuid,_netdev,noauto,user,users,defaults,credentials=/x,uid=5".into(), "noexec".into()]);
+        let l = strip_generic(&[
+            "rw,nodev,nosuid,_netdev,noauto,user,users,defaults,credentials=/x,uid=5".into(),
+            "noexec".into(),
+        ]);
         assert_eq!(l, vec!["credentials=/x,uid=5".to_string()]);
         let o = Options::parse(l.iter().map(String::as_str)).unwrap();
         assert_eq!(o.uid, Some(5));
         // user=NAME is the user name, not the generic flag.
-        assert_eq!(strip_generic(&["user=bob".into()]), vec!["user=bob".to_string()]);
+        assert_eq!(
+            strip_generic(&["user=bob".into()]),
+            vec!["user=bob".to_string()]
+        );
     }
 
     #[test]
     fn helper_arguments() {
-        let a: Vec<String> = ["//h/s", "/mnt", "-o", "ro,uid=1", "-n", "-v"].iter().map(|s| s.to_string()).collect();
+        let a: Vec<String> = ["//h/s", "/mnt", "-o", "ro,uid=1", "-n", "-v"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let m = helper_args(&a).unwrap();
-        assert_eq!((m.target.as_str(), m.mountpoint.to_str().unwrap(), m.options.clone(), m.foreground), ("//h/s", "/mnt", vec!["ro,uid=1".to_string()], false));
+        assert_eq!(
+            (
+                m.target.as_str(),
+                m.mountpoint.to_str().unwrap(),
+                m.options.clone(),
+                m.foreground
+            ),
+            ("//h/s", "/mnt", vec!["ro,uid=1".to_string()], false)
+        );
         assert!(helper_args(&a[..1]).is_err());
         assert!(helper_args(&["//h/s".into(), "/m".into(), "-x".into()]).is_err());
     }

@@ -84,9 +84,21 @@ mod tests {
     fn sfm_mapping_round_trips() {
         let posix = "a\"b*c:d<e>f?g\\h|i";
         let server = to_server(posix.as_bytes(), true).unwrap();
-        assert_eq!(server, "a\u{F020}b\u{F021}c\u{F022}d\u{F023}e\u{F024}f\u{F025}g\u{F026}h\u{F027}i");
+        assert_eq!(
+            server,
+            "a\u{F020}b\u{F021}c\u{F022}d\u{F023}e\u{F024}f\u{F025}g\u{F026}h\u{F027}i"
+        );
         assert_eq!(from_server(&server, true), posix);
-        for name in ["plain.txt", "with space", "é", "日本", "😀 emoji", ":", "??", "a|b"] {
+        for name in [
+            "plain.txt",
+            "with space",
+            "é",
+            "日本",
+            "😀 emoji",
+            ":",
+            "??",
+            "a|b",
+        ] {
             let s = to_server(name.as_bytes(), true).unwrap();
             assert!(!s.chars().any(|c| "\"*:<>?\\|".contains(c)), "{s}");
             assert_eq!(from_server(&s, true), name);

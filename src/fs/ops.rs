@@ -6,9 +6,10 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use fuser::{
-    AccessFlags, Errno, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo, InitFlags,
-    KernelConfig, LockOwner, OpenAccMode, OpenFlags, RenameFlags, ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory,
-    ReplyDirectoryPlus, ReplyEmpty, ReplyEntry, ReplyOpen, ReplyStatfs, ReplyWrite, ReplyXattr, Request, TimeOrNow, WriteFlags,
+    AccessFlags, Errno, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo,
+    InitFlags, KernelConfig, LockOwner, OpenAccMode, OpenFlags, RenameFlags, ReplyAttr,
+    ReplyCreate, ReplyData, ReplyDirectory, ReplyDirectoryPlus, ReplyEmpty, ReplyEntry, ReplyOpen,
+    ReplyStatfs, ReplyWrite, ReplyXattr, Request, TimeOrNow, WriteFlags,
 };
 
 use super::errno::errno;
@@ -16,8 +17,8 @@ use super::handles::{DirSnapshotEntry, Handle};
 use super::{names, Shared, Smb3Fs};
 use crate::client::{FileAttrs, OpenOptions};
 use crate::proto::create::{
-    FILE_ATTRIBUTE_NORMAL, FILE_ATTRIBUTE_READONLY, FILE_CREATE, FILE_NON_DIRECTORY_FILE, FILE_OPEN_IF,
-    FILE_OVERWRITE_IF,
+    FILE_ATTRIBUTE_NORMAL, FILE_ATTRIBUTE_READONLY, FILE_CREATE, FILE_NON_DIRECTORY_FILE,
+    FILE_OPEN_IF, FILE_OVERWRITE_IF,
 };
 use crate::proto::info::FileBasicInformation;
 use crate::proto::NtStatus;
@@ -36,7 +37,10 @@ macro_rules! tryr {
 }
 
 impl Smb3Fs {
-    fn spawn<F: std::future::Future<Output = ()> + Send + 'static>(&self, f: impl FnOnce(Arc<Shared>) -> F) {
+    fn spawn<F: std::future::Future<Output = ()> + Send + 'static>(
+        &self,
+        f: impl FnOnce(Arc<Shared>) -> F,
+    ) {
         self.s.rt.spawn(f(self.s.clone()));
     }
 }
@@ -54,7 +58,10 @@ impl Shared {
     /// while the open handles keep working; it is deleted at the last release.
     async fn hide_open(&self, ino: u64, path: &str) -> Result<(), Errno> {
         let hidden = names::join(names::parent_of(path), &self.handles().hidden_name(ino));
-        self.client.rename(path, &hidden, false).await.map_err(|e| errno(&e))?;
+        self.client
+            .rename(path, &hidden, false)
+            .await
+            .map_err(|e| errno(&e))?;
         self.inodes().hide(path, &hidden);
         self.handles().mark_deleted(ino, hidden);
         Ok(())
@@ -62,7 +69,9 @@ impl Shared {
 
     async fn do_rename(&self, from: String, to: String, flags: RenameFlags) -> Result<(), Errno> {
         self.check_writable()?;
-        if flags.contains(RenameFlags::RENAME_EXCHANGE) || flags.contains(RenameFlags::RENAME_WHITEOUT) {
+        if flags.contains(RenameFlags::RENAME_EXCHANGE)
+            || flags.contains(RenameFlags::RENAME_WHITEOUT)
+        {
             return Err(Errno::EINVAL);
         }
         if from == to {
@@ -98,7 +107,10 @@ impl Shared {
                 }
             }
         }
-        self.client.rename(&from, &to, !noreplace).await.map_err(|e| errno(&e))?;
+        self.client
+            .rename(&from, &to, !noreplace)
+            .await
+            .map_err(|e| errno(&e))?;
         let mut t = self.inodes();
         t.rename(&from, &to);
         t.invalidate_path(names::parent_of(&from));
@@ -111,7 +123,8 @@ impl Shared {
         if a.uid.is_some_and(|u| u != c.uid) || a.gid.is_some_and(|g| g != c.gid) {
             return Err(Errno::EPERM);
         }
-        let changes = a.size.is_some() || a.atime.is_some() || a.mtime.is_some() || a.mode.is_some();
+        let changes =
+            a.size.is_some() || a.atime.is_some() || a.mtime.is_some() || a.mode.is_some();
         if changes {
             self.check_writable()?;
         }
@@ -122,7 +135,9 @@ impl Shared {
         };
         let handle = {
             let h = self.handles();
-            a.fh.and_then(|fh| h.get(fh)).filter(|h| h.writable).or_else(|| h.any_for(ino).filter(|h| h.writable))
+            a.fh.and_then(|fh| h.get(fh))
+                .filter(|h| h.writable)
+                .or_else(|| h.any_for(ino).filter(|h| h.writable))
         };
         if unlinked && handle.is_none() {
             return Err(Errno::ENOENT);
@@ -157,7 +172,11 @@ impl Shared {
                     } else {
                         cached.attributes & !FILE_ATTRIBUTE_READONLY
                     };
-                    basic.file_attributes = if attrs == 0 { FILE_ATTRIBUTE_NORMAL } else { attrs };
+                    basic.file_attributes = if attrs == 0 {
+                        FILE_ATTRIBUTE_NORMAL
+                    } else {
+                        attrs
+                    };
                 }
             }
         }
@@ -174,7 +193,11 @@ impl Shared {
             }
         }
         let fresh = match handle {
-            Some(h) => self.client.stat_handle(h.file_id).await.map_err(|e| errno(&e))?,
+            Some(h) => self
+                .client
+                .stat_handle(h.file_id)
+                .await
+                .map_err(|e| errno(&e))?,
             None => return self.stat_ino(ino).await,
         };
         self.inodes().set_attrs(ino, fresh);
@@ -191,7 +214,11 @@ impl Shared {
                     if names::is_hidden(&e.name) {
                         continue;
                     }
-                    out.push(DirSnapshotEntry { name: names::from_server(&e.name, map), server_name: e.name, attrs: e.attrs });
+                    out.push(DirSnapshotEntry {
+                        name: names::from_server(&e.name, map),
+                        server_name: e.name,
+                        attrs: e.attrs,
+                    });
                 }
             })
             .await
@@ -239,7 +266,9 @@ impl Filesystem for Smb3Fs {
                 let _ = client.close(h.file_id).await;
             }
         };
-        let _ = self.s.rt.block_on(async { tokio::time::timeout(std::time::Duration::from_secs(5), close_all).await });
+        let _ = self.s.rt.block_on(async {
+            tokio::time::timeout(std::time::Duration::from_secs(5), close_all).await
+        });
     }
 
     fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
@@ -306,7 +335,15 @@ impl Filesystem for Smb3Fs {
         reply: ReplyAttr,
     ) {
         let ino = ino.0;
-        let req = SetAttr { mode, uid, gid, size, atime, mtime, fh: fh.map(|f| f.0) };
+        let req = SetAttr {
+            mode,
+            uid,
+            gid,
+            size,
+            atime,
+            mtime,
+            fh: fh.map(|f| f.0),
+        };
         self.spawn(|s| async move {
             match s.do_setattr(ino, req).await {
                 Ok(a) => reply.attr(&s.ttl(&a), &s.file_attr(ino, &a)),
@@ -320,20 +357,56 @@ impl Filesystem for Smb3Fs {
         reply.error(Errno::EINVAL);
     }
 
-    fn mknod(&self, _req: &Request, _p: INodeNo, _n: &OsStr, _mode: u32, _umask: u32, _rdev: u32, reply: ReplyEntry) {
+    fn mknod(
+        &self,
+        _req: &Request,
+        _p: INodeNo,
+        _n: &OsStr,
+        _mode: u32,
+        _umask: u32,
+        _rdev: u32,
+        reply: ReplyEntry,
+    ) {
         // Devices, FIFOs and sockets cannot be stored on an SMB share without Unix extensions.
-        reply.error(if self.s.cfg.read_only { Errno::EROFS } else { Errno::EPERM });
+        reply.error(if self.s.cfg.read_only {
+            Errno::EROFS
+        } else {
+            Errno::EPERM
+        });
     }
 
-    fn symlink(&self, _req: &Request, _p: INodeNo, _n: &OsStr, _target: &std::path::Path, reply: ReplyEntry) {
-        reply.error(if self.s.cfg.read_only { Errno::EROFS } else { Errno::EPERM });
+    fn symlink(
+        &self,
+        _req: &Request,
+        _p: INodeNo,
+        _n: &OsStr,
+        _target: &std::path::Path,
+        reply: ReplyEntry,
+    ) {
+        reply.error(if self.s.cfg.read_only {
+            Errno::EROFS
+        } else {
+            Errno::EPERM
+        });
     }
 
     fn link(&self, _req: &Request, _ino: INodeNo, _np: INodeNo, _nn: &OsStr, reply: ReplyEntry) {
-        reply.error(if self.s.cfg.read_only { Errno::EROFS } else { Errno::EPERM });
+        reply.error(if self.s.cfg.read_only {
+            Errno::EROFS
+        } else {
+            Errno::EPERM
+        });
     }
 
-    fn mkdir(&self, _req: &Request, parent: INodeNo, name: &OsStr, _mode: u32, _umask: u32, reply: ReplyEntry) {
+    fn mkdir(
+        &self,
+        _req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        _mode: u32,
+        _umask: u32,
+        reply: ReplyEntry,
+    ) {
         tryr!(reply, self.s.check_writable());
         let path = tryr!(reply, self.s.child(parent.0, name));
         self.spawn(|s| async move {
@@ -418,10 +491,23 @@ impl Filesystem for Smb3Fs {
         let path = tryr!(reply, self.s.path(ino));
         let write_through = self.s.cfg.write_through || sync_flags(flags.0);
         self.spawn(|s| async move {
-            let o = if writable { OpenOptions::read_write() } else { OpenOptions::read() };
-            match s.client.open(&path, &o.options(FILE_NON_DIRECTORY_FILE)).await {
+            let o = if writable {
+                OpenOptions::read_write()
+            } else {
+                OpenOptions::read()
+            };
+            match s
+                .client
+                .open(&path, &o.options(FILE_NON_DIRECTORY_FILE))
+                .await
+            {
                 Ok(f) => {
-                    let fh = s.handles().insert(Handle { file_id: f.file_id, ino, write_through, writable });
+                    let fh = s.handles().insert(Handle {
+                        file_id: f.file_id,
+                        ino,
+                        write_through,
+                        writable,
+                    });
                     reply.opened(FileHandle(fh), FopenFlags::empty())
                 }
                 Err(e) => reply.error(errno(&e)),
@@ -429,7 +515,16 @@ impl Filesystem for Smb3Fs {
         });
     }
 
-    fn create(&self, _req: &Request, parent: INodeNo, name: &OsStr, _mode: u32, _umask: u32, flags: i32, reply: ReplyCreate) {
+    fn create(
+        &self,
+        _req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        _mode: u32,
+        _umask: u32,
+        flags: i32,
+        reply: ReplyCreate,
+    ) {
         tryr!(reply, self.s.check_writable());
         let path = tryr!(reply, self.s.child(parent.0, name));
         let disposition = if flags & libc::O_EXCL != 0 {
@@ -441,13 +536,20 @@ impl Filesystem for Smb3Fs {
         };
         let write_through = self.s.cfg.write_through || sync_flags(flags);
         self.spawn(|s| async move {
-            let o = OpenOptions::read_write().disposition(disposition).options(FILE_NON_DIRECTORY_FILE);
+            let o = OpenOptions::read_write()
+                .disposition(disposition)
+                .options(FILE_NON_DIRECTORY_FILE);
             match s.client.open(&path, &o).await {
                 Ok(f) => {
                     s.inodes().invalidate(parent.0);
                     let (ttl, attr) = s.entry(&path, f.attrs);
                     let ino = attr.ino.0;
-                    let fh = s.handles().insert(Handle { file_id: f.file_id, ino, write_through, writable: true });
+                    let fh = s.handles().insert(Handle {
+                        file_id: f.file_id,
+                        ino,
+                        write_through,
+                        writable: true,
+                    });
                     reply.created(&ttl, &attr, GEN, FileHandle(fh), FopenFlags::empty())
                 }
                 Err(e) => reply.error(errno(&e)),
@@ -491,7 +593,10 @@ impl Filesystem for Smb3Fs {
         let h = tryr!(reply, self.s.handles().get(fh.0).ok_or(Errno::EBADF));
         let data = data.to_vec();
         self.spawn(|s| async move {
-            let r = s.client.write(h.file_id, offset, &data, h.write_through).await;
+            let r = s
+                .client
+                .write(h.file_id, offset, &data, h.write_through)
+                .await;
             s.inodes().invalidate(h.ino);
             match r {
                 Ok(n) => reply.written(n as u32),
@@ -500,7 +605,14 @@ impl Filesystem for Smb3Fs {
         });
     }
 
-    fn flush(&self, _req: &Request, _ino: INodeNo, _fh: FileHandle, _lock: LockOwner, reply: ReplyEmpty) {
+    fn flush(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        _fh: FileHandle,
+        _lock: LockOwner,
+        reply: ReplyEmpty,
+    ) {
         // Writes are answered only once the server has them; nothing is buffered here.
         reply.ok();
     }
@@ -515,7 +627,9 @@ impl Filesystem for Smb3Fs {
         _flush: bool,
         reply: ReplyEmpty,
     ) {
-        let Some((h, delete)) = self.s.handles().remove(fh.0) else { return reply.ok() };
+        let Some((h, delete)) = self.s.handles().remove(fh.0) else {
+            return reply.ok();
+        };
         self.spawn(|s| async move {
             let closed = s.client.close(h.file_id).await;
             if let Some(hidden) = delete {
@@ -531,7 +645,14 @@ impl Filesystem for Smb3Fs {
         });
     }
 
-    fn fsync(&self, _req: &Request, _ino: INodeNo, fh: FileHandle, _datasync: bool, reply: ReplyEmpty) {
+    fn fsync(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        _datasync: bool,
+        reply: ReplyEmpty,
+    ) {
         let h = tryr!(reply, self.s.handles().get(fh.0).ok_or(Errno::EBADF));
         self.spawn(|s| async move {
             match s.client.flush(h.file_id).await {
@@ -555,10 +676,21 @@ impl Filesystem for Smb3Fs {
         });
     }
 
-    fn readdir(&self, _req: &Request, ino: INodeNo, fh: FileHandle, offset: u64, mut reply: ReplyDirectory) {
+    fn readdir(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        fh: FileHandle,
+        offset: u64,
+        mut reply: ReplyDirectory,
+    ) {
         let entries = tryr!(reply, self.s.handles().dir(fh.0).ok_or(Errno::EBADF));
         let dir_path = tryr!(reply, self.s.path(ino.0));
-        let parent_ino = self.s.inodes().ino_of(names::parent_of(&dir_path)).unwrap_or(1);
+        let parent_ino = self
+            .s
+            .inodes()
+            .ino_of(names::parent_of(&dir_path))
+            .unwrap_or(1);
         let mut i = offset as usize;
         while i < entries.len() + 2 {
             let full = match i {
@@ -569,8 +701,16 @@ impl Filesystem for Smb3Fs {
                     let path = names::join(&dir_path, &e.server_name);
                     let known = self.s.inodes().ino_of(&path);
                     // Unknown entries get their would-be number; lookup registers them.
-                    let ino = known.unwrap_or(if e.attrs.index_number > 1 { e.attrs.index_number } else { u64::MAX });
-                    let kind = if e.attrs.is_dir() { FileType::Directory } else { FileType::RegularFile };
+                    let ino = known.unwrap_or(if e.attrs.index_number > 1 {
+                        e.attrs.index_number
+                    } else {
+                        u64::MAX
+                    });
+                    let kind = if e.attrs.is_dir() {
+                        FileType::Directory
+                    } else {
+                        FileType::RegularFile
+                    };
                     reply.add(INodeNo(ino), i as u64 + 1, kind, &e.name)
                 }
             };
@@ -582,7 +722,14 @@ impl Filesystem for Smb3Fs {
         reply.ok();
     }
 
-    fn readdirplus(&self, _req: &Request, ino: INodeNo, fh: FileHandle, offset: u64, mut reply: ReplyDirectoryPlus) {
+    fn readdirplus(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        fh: FileHandle,
+        offset: u64,
+        mut reply: ReplyDirectoryPlus,
+    ) {
         let entries = tryr!(reply, self.s.handles().dir(fh.0).ok_or(Errno::EBADF));
         let dir_path = tryr!(reply, self.s.path(ino.0));
         let mut t = self.s.inodes();
@@ -593,17 +740,38 @@ impl Filesystem for Smb3Fs {
         while i < entries.len() + 2 {
             let full = match i {
                 // The kernel takes no lookup reference for "." and "..".
-                0 => reply.add(ino, 1, ".", &self.s.ttl(&dir_attrs), &self.s.file_attr(ino.0, &dir_attrs), GEN),
+                0 => reply.add(
+                    ino,
+                    1,
+                    ".",
+                    &self.s.ttl(&dir_attrs),
+                    &self.s.file_attr(ino.0, &dir_attrs),
+                    GEN,
+                ),
                 1 => {
                     let a = self.s.file_attr(parent_ino, &parent_attrs);
-                    reply.add(INodeNo(parent_ino), 2, "..", &self.s.ttl(&parent_attrs), &a, GEN)
+                    reply.add(
+                        INodeNo(parent_ino),
+                        2,
+                        "..",
+                        &self.s.ttl(&parent_attrs),
+                        &a,
+                        GEN,
+                    )
                 }
                 _ => {
                     let e = &entries[i - 2];
                     let path = names::join(&dir_path, &e.server_name);
                     let child = t.upsert(&path, e.attrs, true);
                     let a = self.s.file_attr(child, &e.attrs);
-                    let full = reply.add(INodeNo(child), i as u64 + 1, &e.name, &self.s.ttl(&e.attrs), &a, GEN);
+                    let full = reply.add(
+                        INodeNo(child),
+                        i as u64 + 1,
+                        &e.name,
+                        &self.s.ttl(&e.attrs),
+                        &a,
+                        GEN,
+                    );
                     if full {
                         t.forget(child, 1);
                     }
@@ -619,12 +787,26 @@ impl Filesystem for Smb3Fs {
         reply.ok();
     }
 
-    fn releasedir(&self, _req: &Request, _ino: INodeNo, fh: FileHandle, _flags: OpenFlags, reply: ReplyEmpty) {
+    fn releasedir(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        _flags: OpenFlags,
+        reply: ReplyEmpty,
+    ) {
         self.s.handles().remove_dir(fh.0);
         reply.ok();
     }
 
-    fn fsyncdir(&self, _req: &Request, _ino: INodeNo, _fh: FileHandle, _datasync: bool, reply: ReplyEmpty) {
+    fn fsyncdir(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        _fh: FileHandle,
+        _datasync: bool,
+        reply: ReplyEmpty,
+    ) {
         // Directory changes are made synchronously on the server.
         reply.ok();
     }
@@ -635,7 +817,16 @@ impl Filesystem for Smb3Fs {
                 Ok(f) => {
                     let bsize = f.block_size.clamp(512, u32::MAX as u64) as u32;
                     let files = s.inodes().len() as u64;
-                    reply.statfs(f.total_blocks, f.free_blocks, f.available_blocks, files, 1 << 20, bsize, super::NAME_MAX as u32, bsize)
+                    reply.statfs(
+                        f.total_blocks,
+                        f.free_blocks,
+                        f.available_blocks,
+                        files,
+                        1 << 20,
+                        bsize,
+                        super::NAME_MAX as u32,
+                        bsize,
+                    )
                 }
                 Err(e) => reply.error(errno(&e)),
             }
@@ -644,11 +835,27 @@ impl Filesystem for Smb3Fs {
 
     // No extended attributes or ACLs over SMB without Unix extensions; ENOTSUP makes `cp -a`,
     // `rsync -X` and friends skip them quietly.
-    fn setxattr(&self, _req: &Request, _ino: INodeNo, _name: &OsStr, _value: &[u8], _flags: i32, _pos: u32, reply: ReplyEmpty) {
+    fn setxattr(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        _name: &OsStr,
+        _value: &[u8],
+        _flags: i32,
+        _pos: u32,
+        reply: ReplyEmpty,
+    ) {
         reply.error(Errno::ENOTSUP);
     }
 
-    fn getxattr(&self, _req: &Request, _ino: INodeNo, _name: &OsStr, _size: u32, reply: ReplyXattr) {
+    fn getxattr(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        _name: &OsStr,
+        _size: u32,
+        reply: ReplyXattr,
+    ) {
         reply.error(Errno::ENOTSUP);
     }
 
@@ -667,7 +874,10 @@ impl Filesystem for Smb3Fs {
     fn access(&self, _req: &Request, ino: INodeNo, mask: AccessFlags, reply: ReplyEmpty) {
         if mask.contains(AccessFlags::W_OK) {
             tryr!(reply, self.s.check_writable());
-            let ro = self.s.inodes().get(ino.0).map(|n| !n.attrs.is_dir() && n.attrs.attributes & FILE_ATTRIBUTE_READONLY != 0);
+            let ro =
+                self.s.inodes().get(ino.0).map(|n| {
+                    !n.attrs.is_dir() && n.attrs.attributes & FILE_ATTRIBUTE_READONLY != 0
+                });
             if ro == Some(true) {
                 return reply.error(Errno::EACCES);
             }

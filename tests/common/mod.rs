@@ -59,7 +59,9 @@ impl Server {
     }
 
     pub async fn connect(&self) -> Client {
-        Client::connect(&self.options()).await.expect("connect to the test server")
+        Client::connect(&self.options())
+            .await
+            .expect("connect to the test server")
     }
 
     /// A fresh directory for one test, inside the share: (path on the server's disk, share path).
@@ -89,12 +91,14 @@ pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
     out
 }
 
+/// Frames seen by the proxy: (from_client, frame without the 4-byte length prefix).
+pub type Frames = Arc<Mutex<Vec<(bool, Vec<u8>)>>>;
+
 /// A TCP proxy between the client and the server that records every frame in both directions
 /// and, when armed, flips one byte in the next server-to-client frame.
 pub struct Proxy {
     pub port: u16,
-    /// (from_client, frame without the 4-byte length prefix)
-    pub frames: Arc<Mutex<Vec<(bool, Vec<u8>)>>>,
+    pub frames: Frames,
     pub corrupt_next_reply: Arc<AtomicBool>,
     pub corrupted: Arc<AtomicUsize>,
 }
@@ -117,7 +121,12 @@ impl Proxy {
                 tokio::spawn(pump(sr, cw, false, f.clone(), c.clone(), n.clone()));
             }
         });
-        Proxy { port, frames, corrupt_next_reply: corrupt, corrupted }
+        Proxy {
+            port,
+            frames,
+            corrupt_next_reply: corrupt,
+            corrupted,
+        }
     }
 }
 
@@ -125,7 +134,7 @@ async fn pump(
     mut from: tokio::net::tcp::OwnedReadHalf,
     mut to: tokio::net::tcp::OwnedWriteHalf,
     from_client: bool,
-    frames: Arc<Mutex<Vec<(bool, Vec<u8>)>>>,
+    frames: Frames,
     corrupt: Arc<AtomicBool>,
     corrupted: Arc<AtomicUsize>,
 ) {
