@@ -534,7 +534,7 @@ fn mount_processes(mp: &Path) -> usize {
         .filter_map(|e| fs::read(e.ok()?.path().join("cmdline")).ok())
         .filter(|c| {
             let args: Vec<&[u8]> = c.split(|b| *b == 0).collect();
-            args.iter().any(|a| *a == needle.as_bytes()) && args.iter().any(|a| *a == b"mount")
+            args.contains(&needle.as_bytes()) && args.contains(&&b"mount"[..])
         })
         .count()
 }

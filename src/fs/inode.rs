@@ -120,11 +120,9 @@ impl InodeTable {
         };
         if let Some(n) = self.nodes.get_mut(&ino) {
             // Known file seen under a new name (renamed on the server, or a hard link).
-            if n.path != path {
-                if self.by_path.get(&n.path) == Some(&ino) {
-                    let old = n.path.clone();
-                    self.rename(&old, path);
-                }
+            if n.path != path && self.by_path.get(&n.path) == Some(&ino) {
+                let old = n.path.clone();
+                self.rename(&old, path);
             }
             let n = self.nodes.get_mut(&ino).expect("node");
             n.path = path.to_string();
