@@ -108,7 +108,7 @@ for ((i = 1; i <= runs; i++)); do
     mount_fs
     t_fs+=("$(timed tar -C "$mnt/untar-fs" -xf "$work/tree.tar")")
     umount_fs
-    t_sc+=("$(timed "${smbc[@]}" -D untar-sc -T x "$work/tree.tar")")
+    t_sc+=("$(timed "${smbc[@]}" -D untar-sc -Tx "$work/tree.tar")")
 done
 got=$(find "$share/untar-fs" -type f | wc -l)
 [[ $got -eq $ntree ]] || echo "bench.sh: warning: untar through the mount made $got files, expected $ntree" >&2
