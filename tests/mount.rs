@@ -618,3 +618,67 @@ fn bad_password_fails_before_detaching() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("bogus_opt"));
     let _ = fs::remove_dir_all(&s);
 }
+
+#[test]
+fn sigterm_unmounts_and_exits_zero() {
+    let srv = server();
+    let mut m = Mount::new(&srv, "sigterm", "");
+    let mut child = m.child.take().unwrap();
+    // SAFETY: kill() on our own child's pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let t = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(15),
+            "mount process did not exit on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status}");
+    assert!(!is_mounted(&m.mp));
+}
+
+#[test]
+fn mount_helper_name_accepts_mount8_arguments() {
+    let srv = server();
+    let (local, share_path) = srv.test_dir("fs-helper");
+    fs::write(local.join("via-helper"), b"ok").unwrap();
+    let s = scratch("helper");
+    let mp = s.join("mnt");
+    fs::create_dir_all(&mp).unwrap();
+    let helper = s.join("mount.fuse.smb3fs");
+    std::os::unix::fs::symlink(BIN, &helper).unwrap();
+    let opts = format!(
+        "rw,nodev,nosuid,_netdev,noauto,credentials={}",
+        srv.credentials_file.display()
+    );
+    let out = Command::new(&helper)
+        .arg(srv.unc())
+        .arg(&mp)
+        .args(["-o", &opts, "-n"])
+        .output()
+        .unwrap();
+    let _guard = scopeguard(&mp);
+    assert!(
+        out.status.success(),
+        "helper failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        fs::read(mp.join(&share_path).join("via-helper")).unwrap(),
+        b"ok"
+    );
+    assert!(Command::new("fusermount3")
+        .arg("-u")
+        .arg(&mp)
+        .status()
+        .unwrap()
+        .success());
+    wait_until("the helper's daemon to exit", 15, || {
+        mount_processes(&mp) == 0
+    });
+    let _ = fs::remove_dir_all(&s);
+}
