@@ -252,8 +252,7 @@ async fn wrong_password_is_a_logon_failure() {
     o.credentials.password = "not-the-password".into();
     let e = smb3fs::client::Client::connect(&o)
         .await
-        .err()
-        .expect("logon must fail");
+        .expect_err("logon must fail");
     assert!(matches!(e, ClientError::LogonFailure { .. }), "{e}");
     assert!(e.to_string().contains("LOGON_FAILURE"), "{e}");
     assert!(!e.to_string().contains("not-the-password"));
@@ -266,8 +265,7 @@ async fn unknown_share_is_named() {
     o.share = "no-such-share".into();
     let e = smb3fs::client::Client::connect(&o)
         .await
-        .err()
-        .expect("tree connect must fail");
+        .expect_err("tree connect must fail");
     assert!(matches!(e, ClientError::ShareNotFound { .. }), "{e}");
     assert!(e.to_string().contains("no-such-share"), "{e}");
 }
@@ -283,8 +281,7 @@ async fn closed_port_names_the_address() {
     let t = std::time::Instant::now();
     let e = smb3fs::client::Client::connect(&o)
         .await
-        .err()
-        .expect("connect must fail");
+        .expect_err("connect must fail");
     assert!(t.elapsed() < std::time::Duration::from_secs(15));
     let msg = e.to_string();
     assert!(

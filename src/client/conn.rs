@@ -327,10 +327,16 @@ impl Connection {
 
     /// Mark the connection dead and fail every waiter with the reason.
     pub fn fail_all(&self, reason: String) {
+        self.fail(reason, true)
+    }
+
+    fn fail(&self, reason: String, unexpected: bool) {
         let waiters = {
             let mut p = self.pending.lock().unwrap();
             if p.dead.is_none() {
-                log::warn!("connection to {}: {reason}", self.peer);
+                if unexpected {
+                    log::warn!("connection to {}: {reason}", self.peer);
+                }
                 p.dead = Some(reason.clone());
             }
             std::mem::take(&mut p.waiters)
@@ -344,6 +350,7 @@ impl Connection {
 
     /// Shut the socket; the reader task then ends and fails every waiter.
     pub async fn shutdown(&self) {
+        self.fail("connection closed by the client".into(), false);
         let mut w = self.writer.lock().await;
         let _ = w.shutdown().await;
     }

@@ -38,6 +38,17 @@ struct Inner {
     dir_buffer: u32,
 }
 
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let i = &self.inner.info;
+        write!(
+            f,
+            "Client(//{}/{}, session {:#x})",
+            i.server, i.share, self.inner.session_id
+        )
+    }
+}
+
 impl Client {
     /// Connect, negotiate, log on and connect to the share named in `opts`.
     pub async fn connect(opts: &ConnectOptions) -> Result<Client> {
