@@ -67,7 +67,7 @@ async fn write_read_back_and_on_disk() {
     );
     let back = c.read(f.file_id, 0, data.len() as u32 + 100).await.unwrap();
     assert_eq!(back.len(), data.len());
-    assert!(back == data, "bytes read back differ");
+    assert!(*back == data[..], "bytes read back differ");
     // Past the end: nothing.
     assert!(c
         .read(f.file_id, data.len() as u64 + 10, 10)
@@ -305,8 +305,8 @@ async fn everything_after_logon_is_sealed() {
         .unwrap();
     c.write(f.file_id, 0, &secret, false).await.unwrap();
     assert_eq!(
-        c.read(f.file_id, 0, secret.len() as u32).await.unwrap(),
-        secret
+        *c.read(f.file_id, 0, secret.len() as u32).await.unwrap(),
+        secret[..]
     );
     c.close(f.file_id).await.unwrap();
     c.disconnect().await;

@@ -11,7 +11,7 @@ mod session;
 use std::sync::Arc;
 
 pub use error::{ClientError, Result};
-pub use ops::{DirEntry, FileAttrs, FsStats, OpenFile, OpenOptions};
+pub use ops::{DirEntry, FileAttrs, FsStats, OpenFile, OpenOptions, ReadData};
 pub use options::ConnectOptions;
 pub use session::SessionInfo;
 
@@ -106,7 +106,7 @@ impl Client {
         self.inner.conn.shutdown().await;
     }
 
-    fn outgoing<B: Body>(&self, body: &B, payload: usize) -> Outgoing {
+    fn outgoing<B: Body>(&self, body: &B, payload: usize) -> Outgoing<'static> {
         let mut buf = Vec::with_capacity(128);
         body.encode(&mut buf);
         Outgoing {
@@ -114,6 +114,7 @@ impl Client {
             tree_id: self.inner.tree_id,
             related: false,
             body: buf,
+            data: &[],
             payload,
         }
     }
