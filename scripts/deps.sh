@@ -19,6 +19,8 @@ SMB3FS_APT_PACKAGES=(
     git
     pkg-config
     ca-certificates
+    bc               # arithmetic in the benchmark scripts
+    util-linux       # setpriv, unshare, flock
 )
 
 smb3fs_deps() {

@@ -67,7 +67,7 @@ async fn write_read_back_and_on_disk() {
     );
     let back = c.read(f.file_id, 0, data.len() as u32 + 100).await.unwrap();
     assert_eq!(back.len(), data.len());
-    assert!(back == data, "bytes read back differ");
+    assert!(*back == data[..], "bytes read back differ");
     // Past the end: nothing.
     assert!(c
         .read(f.file_id, data.len() as u64 + 10, 10)
@@ -252,8 +252,7 @@ async fn wrong_password_is_a_logon_failure() {
     o.credentials.password = "not-the-password".into();
     let e = smb3fs::client::Client::connect(&o)
         .await
-        .err()
-        .expect("logon must fail");
+        .expect_err("logon must fail");
     assert!(matches!(e, ClientError::LogonFailure { .. }), "{e}");
     assert!(e.to_string().contains("LOGON_FAILURE"), "{e}");
     assert!(!e.to_string().contains("not-the-password"));
@@ -266,8 +265,7 @@ async fn unknown_share_is_named() {
     o.share = "no-such-share".into();
     let e = smb3fs::client::Client::connect(&o)
         .await
-        .err()
-        .expect("tree connect must fail");
+        .expect_err("tree connect must fail");
     assert!(matches!(e, ClientError::ShareNotFound { .. }), "{e}");
     assert!(e.to_string().contains("no-such-share"), "{e}");
 }
@@ -283,8 +281,7 @@ async fn closed_port_names_the_address() {
     let t = std::time::Instant::now();
     let e = smb3fs::client::Client::connect(&o)
         .await
-        .err()
-        .expect("connect must fail");
+        .expect_err("connect must fail");
     assert!(t.elapsed() < std::time::Duration::from_secs(15));
     let msg = e.to_string();
     assert!(
@@ -308,8 +305,8 @@ async fn everything_after_logon_is_sealed() {
         .unwrap();
     c.write(f.file_id, 0, &secret, false).await.unwrap();
     assert_eq!(
-        c.read(f.file_id, 0, secret.len() as u32).await.unwrap(),
-        secret
+        *c.read(f.file_id, 0, secret.len() as u32).await.unwrap(),
+        secret[..]
     );
     c.close(f.file_id).await.unwrap();
     c.disconnect().await;

@@ -23,7 +23,7 @@ use crate::proto::header::{
     Command, Header, FLAGS_ASYNC_COMMAND, FLAGS_RELATED_OPERATIONS, FLAGS_SERVER_TO_REDIR,
     FLAGS_SIGNED, HEADER_LEN,
 };
-use crate::proto::transform::TransformHeader;
+use crate::proto::transform::{TransformHeader, TRANSFORM_HEADER_LEN};
 use crate::proto::NtStatus;
 
 /// Largest frame we accept: an 8 MiB read plus headers, with room to spare.
@@ -50,27 +50,35 @@ impl Security {
 }
 
 /// One message of a request: the header fields the caller cares about and the encoded body.
-pub(crate) struct Outgoing {
+pub(crate) struct Outgoing<'a> {
     pub command: Command,
     pub tree_id: u32,
     /// Set for the second and later parts of a related compound.
     pub related: bool,
     pub body: Vec<u8>,
+    /// Bytes sent right after `body` (a WRITE's data), borrowed so they are copied only once,
+    /// into the frame.
+    pub data: &'a [u8],
     /// Payload size in bytes that decides the credit charge (read length, write length,
     /// output buffer); 0 for small requests.
     pub payload: usize,
 }
 
-/// A response: its decoded header and the whole message (header included).
+/// A response: its decoded header and the whole message (header included), which sits at
+/// `buf[start..]` (a decrypted frame keeps its transform header in front, saving a copy).
 #[derive(Debug)]
 pub(crate) struct Response {
     pub header: Header,
-    pub message: Vec<u8>,
+    pub buf: Vec<u8>,
+    pub start: usize,
 }
 
 impl Response {
+    pub fn message(&self) -> &[u8] {
+        &self.buf[self.start..]
+    }
     pub fn body(&self) -> &[u8] {
-        &self.message[HEADER_LEN..]
+        &self.buf[self.start + HEADER_LEN..]
     }
     pub fn status(&self) -> NtStatus {
         self.header.status
@@ -152,7 +160,7 @@ impl Connection {
     }
 
     /// Send one message and wait for its response.
-    pub async fn call(&self, part: Outgoing, session_id: u64) -> Result<Response> {
+    pub async fn call(&self, part: Outgoing<'_>, session_id: u64) -> Result<Response> {
         let op = command_name(part.command);
         let mut v = self.send(vec![part], session_id, None).await?;
         v.pop()
@@ -162,7 +170,7 @@ impl Connection {
     /// Send one message, returning the exact bytes sent (for the pre-authentication hash).
     pub async fn call_capturing(
         &self,
-        part: Outgoing,
+        part: Outgoing<'_>,
         session_id: u64,
     ) -> Result<(Vec<u8>, Response)> {
         let mut sent = Vec::new();
@@ -176,7 +184,7 @@ impl Connection {
     /// Send a compound (one part is a plain request) and wait for every response, in order.
     pub async fn send(
         &self,
-        parts: Vec<Outgoing>,
+        parts: Vec<Outgoing<'_>>,
         session_id: u64,
         capture: Option<&mut Vec<Vec<u8>>>,
     ) -> Result<Vec<Response>> {
@@ -256,23 +264,35 @@ impl Connection {
     }
 
     /// Encode, chain, sign or seal the parts into one frame with its 4-byte length prefix.
+    /// The frame is built in one buffer with room in front for the length and the transform
+    /// header, and sealed in place, so the payload is copied once.
     fn build_frame(
         &self,
-        parts: &[Outgoing],
+        parts: &[Outgoing<'_>],
         ids: &[u64],
         charges: &[u16],
         session_id: u64,
         security: Option<&Security>,
         capture: Option<&mut Vec<Vec<u8>>>,
     ) -> Vec<u8> {
-        let total_body: usize = parts.iter().map(|p| HEADER_LEN + p.body.len() + 8).sum();
-        let mut plain = Vec::with_capacity(total_body);
+        let encryptor = security.and_then(|s| s.encryptor.as_ref());
+        let base = 4 + if encryptor.is_some() {
+            TRANSFORM_HEADER_LEN
+        } else {
+            0
+        };
+        let total: usize = parts
+            .iter()
+            .map(|p| HEADER_LEN + p.body.len() + p.data.len() + 8)
+            .sum::<usize>();
+        let mut frame = Vec::with_capacity(base + total);
+        frame.resize(base, 0);
         let zero_charge = self.zero_charge.load(Ordering::Relaxed);
         // Ask for more credits while below the target, so pipelined I/O is not starved.
         let short = self.credits.available_permits() < CREDIT_TARGET as usize;
         let mut starts = Vec::with_capacity(parts.len());
         for (i, part) in parts.iter().enumerate() {
-            let start = plain.len();
+            let start = frame.len();
             starts.push(start);
             let mut h = Header::new(part.command);
             h.credit_charge = if zero_charge { 0 } else { charges[i] };
@@ -283,40 +303,39 @@ impl Connection {
             if part.related {
                 h.flags |= FLAGS_RELATED_OPERATIONS;
             }
-            h.encode(&mut plain);
-            plain.extend_from_slice(&part.body);
+            h.encode(&mut frame);
+            frame.extend_from_slice(&part.body);
+            frame.extend_from_slice(part.data);
             if i + 1 < parts.len() {
                 // Each compounded message starts 8-byte aligned; NextCommand points to it.
-                while (plain.len() - start) % 8 != 0 {
-                    plain.push(0);
+                while !(frame.len() - start).is_multiple_of(8) {
+                    frame.push(0);
                 }
-                let next = (plain.len() - start) as u32;
-                plain[start + 20..start + 24].copy_from_slice(&next.to_le_bytes());
+                let next = (frame.len() - start) as u32;
+                frame[start + 20..start + 24].copy_from_slice(&next.to_le_bytes());
             }
         }
-        let encrypting = security.is_some_and(|s| s.encrypting());
         if let Some(sec) = security {
-            if !encrypting && session_id != 0 && session_id == sec.session_id {
+            if encryptor.is_none() && session_id != 0 && session_id == sec.session_id {
                 for (i, start) in starts.iter().enumerate() {
-                    let end = starts.get(i + 1).copied().unwrap_or(plain.len());
+                    let end = starts.get(i + 1).copied().unwrap_or(frame.len());
                     signing::sign(
                         sec.signing_algorithm,
                         &sec.keys.signing_key,
-                        &mut plain[*start..end],
+                        &mut frame[*start..end],
                     );
                 }
             }
         }
         if let Some(cap) = capture {
-            cap.push(plain.clone());
+            cap.push(frame[base..].to_vec());
         }
-        let payload = match security.and_then(|s| s.encryptor.as_ref().map(|e| (s, e))) {
-            Some((sec, enc)) => enc.encrypt(sec.session_id, &plain),
-            None => plain,
-        };
-        let mut frame = Vec::with_capacity(payload.len() + 4);
-        frame.extend_from_slice(&(payload.len() as u32).to_be_bytes());
-        frame.extend_from_slice(&payload);
+        if let (Some(sec), Some(enc)) = (security, encryptor) {
+            enc.encrypt_in_place(sec.session_id, &mut frame[4..])
+                .expect("a frame within the negotiated sizes always seals");
+        }
+        let len = (frame.len() - 4) as u32;
+        frame[..4].copy_from_slice(&len.to_be_bytes());
         frame
     }
 
@@ -327,10 +346,16 @@ impl Connection {
 
     /// Mark the connection dead and fail every waiter with the reason.
     pub fn fail_all(&self, reason: String) {
+        self.fail(reason, true)
+    }
+
+    fn fail(&self, reason: String, unexpected: bool) {
         let waiters = {
             let mut p = self.pending.lock().unwrap();
             if p.dead.is_none() {
-                log::warn!("connection to {}: {reason}", self.peer);
+                if unexpected {
+                    log::warn!("connection to {}: {reason}", self.peer);
+                }
                 p.dead = Some(reason.clone());
             }
             std::mem::take(&mut p.waiters)
@@ -344,6 +369,7 @@ impl Connection {
 
     /// Shut the socket; the reader task then ends and fails every waiter.
     pub async fn shutdown(&self) {
+        self.fail("connection closed by the client".into(), false);
         let mut w = self.writer.lock().await;
         let _ = w.shutdown().await;
     }
@@ -377,7 +403,8 @@ impl Connection {
     /// Decrypt or verify one frame and dispatch each message in it. An error drops the connection.
     fn handle_frame(&self, frame: Vec<u8>) -> core::result::Result<(), String> {
         let security = self.security();
-        let (plain, sealed) = if TransformHeader::is_transform(&frame) {
+        let mut frame = frame;
+        let (start, sealed) = if TransformHeader::is_transform(&frame) {
             let sec = security
                 .as_deref()
                 .ok_or("encrypted message before logon")?;
@@ -385,25 +412,25 @@ impl Connection {
                 .decryptor
                 .as_ref()
                 .ok_or("encrypted message, but encryption is not in use")?;
-            let (session_id, plain) = dec
-                .decrypt(&frame)
+            let session_id = dec
+                .decrypt_in_place_slice(&mut frame)
                 .map_err(|e| format!("message failed decryption: {e}"))?;
             if session_id != sec.session_id {
                 return Err(format!(
                     "encrypted message for unknown session {session_id:#x}"
                 ));
             }
-            (plain, true)
+            (TRANSFORM_HEADER_LEN, true)
         } else {
-            (frame, false)
+            (0, false)
         };
-
         // A compound response holds several messages chained by NextCommand.
-        let first = Header::decode(&plain).map_err(|e| format!("bad SMB2 header: {e}"))?;
+        let first = Header::decode(&frame[start..]).map_err(|e| format!("bad SMB2 header: {e}"))?;
         if first.next_command == 0 {
             // The common case, with no copy.
-            return self.dispatch(first, plain, sealed, security.as_deref());
+            return self.dispatch(first, frame, start, sealed, security.as_deref());
         }
+        let plain = &frame[start..];
         let mut offset = 0usize;
         loop {
             let header =
@@ -420,6 +447,7 @@ impl Connection {
             self.dispatch(
                 header,
                 plain[offset..end].to_vec(),
+                0,
                 sealed,
                 security.as_deref(),
             )?;
@@ -433,7 +461,8 @@ impl Connection {
     fn dispatch(
         &self,
         header: Header,
-        message: Vec<u8>,
+        buf: Vec<u8>,
+        start: usize,
         sealed: bool,
         security: Option<&Security>,
     ) -> core::result::Result<(), String> {
@@ -455,7 +484,7 @@ impl Connection {
                         command_name(header.command)
                     ));
                 }
-                if !signing::verify(sec.signing_algorithm, &sec.keys.signing_key, &message) {
+                if !signing::verify(sec.signing_algorithm, &sec.keys.signing_key, &buf[start..]) {
                     return Err(format!(
                         "bad signature on {} response",
                         command_name(header.command)
@@ -483,7 +512,7 @@ impl Connection {
             .remove(&header.message_id);
         match waiter {
             Some(w) => {
-                let _ = w.send(Ok(Response { header, message }));
+                let _ = w.send(Ok(Response { header, buf, start }));
             }
             None => log::debug!(
                 "response to unknown or abandoned message id {}",

@@ -11,7 +11,7 @@ mod session;
 use std::sync::Arc;
 
 pub use error::{ClientError, Result};
-pub use ops::{DirEntry, FileAttrs, FsStats, OpenFile, OpenOptions};
+pub use ops::{DirEntry, FileAttrs, FsStats, OpenFile, OpenOptions, ReadData};
 pub use options::ConnectOptions;
 pub use session::SessionInfo;
 
@@ -36,6 +36,17 @@ struct Inner {
     max_write: u32,
     /// Output buffer for QUERY_DIRECTORY: 1 MiB, or less if the server says so.
     dir_buffer: u32,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let i = &self.inner.info;
+        write!(
+            f,
+            "Client(//{}/{}, session {:#x})",
+            i.server, i.share, self.inner.session_id
+        )
+    }
 }
 
 impl Client {
@@ -95,7 +106,7 @@ impl Client {
         self.inner.conn.shutdown().await;
     }
 
-    fn outgoing<B: Body>(&self, body: &B, payload: usize) -> Outgoing {
+    fn outgoing<B: Body>(&self, body: &B, payload: usize) -> Outgoing<'static> {
         let mut buf = Vec::with_capacity(128);
         body.encode(&mut buf);
         Outgoing {
@@ -103,6 +114,7 @@ impl Client {
             tree_id: self.inner.tree_id,
             related: false,
             body: buf,
+            data: &[],
             payload,
         }
     }

@@ -143,6 +143,32 @@ pub struct OpenFile {
     pub create_action: u32,
 }
 
+/// Bytes returned by a read. They stay where they arrived in the decrypted frame, so a large
+/// read is not copied again; the value derefs to `[u8]`.
+#[derive(Debug, Default)]
+pub struct ReadData {
+    buf: Vec<u8>,
+    range: std::ops::Range<usize>,
+}
+
+impl std::ops::Deref for ReadData {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.buf[self.range.clone()]
+    }
+}
+
+impl ReadData {
+    pub fn into_vec(mut self) -> Vec<u8> {
+        if self.range.start == 0 {
+            self.buf.truncate(self.range.end);
+            self.buf
+        } else {
+            self.to_vec()
+        }
+    }
+}
+
 /// Share capacity, from FileFsFullSizeInformation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FsStats {
@@ -202,13 +228,13 @@ fn decode<B: Body>(resp: &Response) -> Result<B> {
 }
 
 impl Client {
-    fn part<B: Body>(&self, body: &B, related: bool, payload: usize) -> Outgoing {
+    fn part<B: Body>(&self, body: &B, related: bool, payload: usize) -> Outgoing<'static> {
         let mut o = self.outgoing(body, payload);
         o.related = related;
         o
     }
 
-    async fn compound(&self, parts: Vec<Outgoing>) -> Result<Vec<Response>> {
+    async fn compound(&self, parts: Vec<Outgoing<'_>>) -> Result<Vec<Response>> {
         let n = parts.len();
         let v = self
             .inner
@@ -436,7 +462,7 @@ impl Client {
 
     /// Read up to `len` bytes at `offset`; fewer at end of file, none past it. Large reads are
     /// split into requests of at most `max_read` bytes that are all in flight at once.
-    pub async fn read(&self, file_id: FileId, offset: u64, len: u32) -> Result<Vec<u8>> {
+    pub async fn read(&self, file_id: FileId, offset: u64, len: u32) -> Result<ReadData> {
         let max = self.inner.max_read;
         if len <= max {
             return self.read_one(file_id, offset, len).await;
@@ -455,10 +481,14 @@ impl Client {
                 break;
             }
         }
-        Ok(out)
+        let n = out.len();
+        Ok(ReadData {
+            buf: out,
+            range: 0..n,
+        })
     }
 
-    async fn read_one(&self, file_id: FileId, offset: u64, len: u32) -> Result<Vec<u8>> {
+    async fn read_one(&self, file_id: FileId, offset: u64, len: u32) -> Result<ReadData> {
         let req = ReadRequest {
             padding: 0x50,
             flags: 0,
@@ -471,16 +501,15 @@ impl Client {
         };
         let resp = self.call_raw(&req, len as usize).await?;
         if resp.status() == NtStatus::END_OF_FILE {
-            return Ok(Vec::new());
+            return Ok(ReadData::default());
         }
         check(&resp, "read", "")?;
         let range = ReadResponse::data_range(resp.body())?;
-        let mut message = resp.message;
-        let start = HEADER_LEN + range.start;
-        let end = HEADER_LEN + range.end;
-        message.copy_within(start..end, 0);
-        message.truncate(end - start);
-        Ok(message)
+        let at = resp.start + HEADER_LEN;
+        Ok(ReadData {
+            buf: resp.buf,
+            range: at + range.start..at + range.end,
+        })
     }
 
     /// Write all of `data` at `offset`, split into requests of at most `max_write` bytes in
@@ -513,13 +542,21 @@ impl Client {
         data: &[u8],
         flags: u32,
     ) -> Result<u32> {
-        let mut body = Vec::with_capacity(64 + data.len());
-        WriteRequest::encode_with_data(offset, file_id, flags, data, &mut body);
+        let mut body = Vec::with_capacity(64);
+        let tail: &[u8] = if data.is_empty() {
+            // An empty write still carries one byte of Buffer, not counted in DataLength.
+            WriteRequest::encode_with_data(offset, file_id, flags, data, &mut body);
+            &[]
+        } else {
+            WriteRequest::encode_fixed_part(offset, file_id, flags, data.len() as u32, &mut body);
+            data
+        };
         let part = Outgoing {
             command: Command::Write,
             tree_id: self.inner.tree_id,
             related: false,
             body,
+            data: tail,
             payload: data.len(),
         };
         let resp = self.inner.conn.call(part, self.inner.session_id).await?;

@@ -57,7 +57,7 @@ pub(crate) struct Established {
     pub info: SessionInfo,
 }
 
-fn outgoing<B: Body>(body: &B, tree_id: u32) -> Outgoing {
+fn outgoing<B: Body>(body: &B, tree_id: u32) -> Outgoing<'static> {
     let mut buf = Vec::new();
     body.encode(&mut buf);
     Outgoing {
@@ -65,6 +65,7 @@ fn outgoing<B: Body>(body: &B, tree_id: u32) -> Outgoing {
         tree_id,
         related: false,
         body: buf,
+        data: &[],
         payload: 0,
     }
 }
@@ -258,7 +259,7 @@ async fn negotiate(conn: &Connection, opts: &ConnectOptions) -> Result<Negotiate
     };
     if dialect == DIALECT_311 {
         preauth.update(&sent);
-        preauth.update(&resp.message);
+        preauth.update(resp.message());
         let mut have_preauth = false;
         for ctx in &r.contexts {
             match ctx {
@@ -360,7 +361,7 @@ async fn session_setup(
         let status = resp.status();
         if status == NtStatus::MORE_PROCESSING_REQUIRED {
             if is_311 {
-                hash.update(&resp.message);
+                hash.update(resp.message());
             }
             session_id = resp.header.session_id;
             let body: SessionSetupResponse = decode(&resp)?;
@@ -404,7 +405,7 @@ async fn session_setup(
         let signed = resp.header.flags & FLAGS_SIGNED != 0;
         let must_verify = neg.dialect >= DIALECT_300 || signed;
         if must_verify
-            && (!signed || !signing::verify(neg.signing, &keys.signing_key, &resp.message))
+            && (!signed || !signing::verify(neg.signing, &keys.signing_key, resp.message()))
         {
             return Err(ClientError::Security(
                 "the final session setup response is not correctly signed \
