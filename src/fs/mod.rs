@@ -21,6 +21,7 @@ pub mod attr;
 pub mod errno;
 pub mod handles;
 pub mod inode;
+pub mod io;
 pub mod mount;
 pub mod names;
 mod ops;
@@ -78,6 +79,7 @@ pub(crate) struct Shared {
     rt: tokio::runtime::Handle,
     inodes: Mutex<InodeTable>,
     handles: Mutex<Handles>,
+    io: io::FileIo,
     cfg: FsConfig,
 }
 
@@ -97,10 +99,11 @@ impl Smb3Fs {
     ) -> Smb3Fs {
         Smb3Fs {
             s: Arc::new(Shared {
-                client,
+                client: client.clone(),
                 rt,
                 inodes: Mutex::new(InodeTable::new(root)),
                 handles: Mutex::new(Handles::default()),
+                io: io::FileIo::new(client.clone()),
                 cfg,
             }),
         }
@@ -170,6 +173,8 @@ impl Shared {
     /// Fresh attributes of `ino` from the server: through an open handle when the file has no
     /// name any more (or has one open), else by path.
     async fn stat_ino(&self, ino: u64) -> Result<FileAttrs, Errno> {
+        // Sizes and times must include writes still in flight.
+        self.io.settle(ino).await;
         let (path, unlinked) = {
             let t = self.inodes();
             let n = t.get(ino).ok_or(Errno::ENOENT)?;

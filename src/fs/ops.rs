@@ -288,6 +288,10 @@ impl Filesystem for Smb3Fs {
             return reply.entry(&self.s.ttl(&a), &self.s.file_attr(ino, &a), GEN);
         }
         self.spawn(|s| async move {
+            let known = s.inodes().ino_of(&path);
+            if let Some(ino) = known {
+                s.io.settle(ino).await;
+            }
             match s.client.stat(&path).await {
                 Ok(a) => {
                     let (ttl, attr) = s.entry(&path, a);
@@ -345,6 +349,8 @@ impl Filesystem for Smb3Fs {
             fh: fh.map(|f| f.0),
         };
         self.spawn(|s| async move {
+            // A truncate or time change must come after the writes before it.
+            s.io.settle(ino).await;
             match s.do_setattr(ino, req).await {
                 Ok(a) => reply.attr(&s.ttl(&a), &s.file_attr(ino, &a)),
                 Err(e) => reply.error(e),
@@ -570,9 +576,9 @@ impl Filesystem for Smb3Fs {
     ) {
         let h = tryr!(reply, self.s.handles().get(fh.0).ok_or(Errno::EBADF));
         self.spawn(|s| async move {
-            match s.client.read(h.file_id, offset, size).await {
+            match s.io.read(h.ino, fh.0, h.file_id, offset, size).await {
                 Ok(data) => reply.data(&data),
-                Err(e) => reply.error(errno(&e)),
+                Err(e) => reply.error(e),
             }
         });
     }
@@ -592,15 +598,20 @@ impl Filesystem for Smb3Fs {
         tryr!(reply, self.s.check_writable());
         let h = tryr!(reply, self.s.handles().get(fh.0).ok_or(Errno::EBADF));
         let data = data.to_vec();
+        self.s.inodes().invalidate(h.ino);
         self.spawn(|s| async move {
-            let r = s
-                .client
-                .write(h.file_id, offset, &data, h.write_through)
-                .await;
+            let len = data.len() as u32;
+            let r = if h.write_through {
+                let r = s.client.write(h.file_id, offset, &data, true).await;
+                s.io.wrote(h.ino);
+                r.map(|_| ()).map_err(|e| errno(&e))
+            } else {
+                s.io.write_behind(h.ino, h.file_id, offset, data).await
+            };
             s.inodes().invalidate(h.ino);
             match r {
-                Ok(n) => reply.written(n as u32),
-                Err(e) => reply.error(errno(&e)),
+                Ok(()) => reply.written(len),
+                Err(e) => reply.error(e),
             }
         });
     }
@@ -608,13 +619,19 @@ impl Filesystem for Smb3Fs {
     fn flush(
         &self,
         _req: &Request,
-        _ino: INodeNo,
+        ino: INodeNo,
         _fh: FileHandle,
         _lock: LockOwner,
         reply: ReplyEmpty,
     ) {
-        // Writes are answered only once the server has them; nothing is buffered here.
-        reply.ok();
+        // Every close: the writes queued behind it must have reached the server, and a failure
+        // among them is reported here, to close().
+        self.spawn(|s| async move {
+            match s.io.settle_and_take_error(ino.0).await {
+                Ok(()) => reply.ok(),
+                Err(e) => reply.error(e),
+            }
+        });
     }
 
     fn release(
@@ -630,7 +647,10 @@ impl Filesystem for Smb3Fs {
         let Some((h, delete)) = self.s.handles().remove(fh.0) else {
             return reply.ok();
         };
+        let last = !self.s.handles().is_open(h.ino);
         self.spawn(|s| async move {
+            let pending = s.io.settle_and_take_error(h.ino).await;
+            s.io.released(h.ino, fh.0, last);
             let closed = s.client.close(h.file_id).await;
             if let Some(hidden) = delete {
                 if let Err(e) = s.client.unlink(&hidden).await {
@@ -638,9 +658,9 @@ impl Filesystem for Smb3Fs {
                 }
             }
             s.inodes().invalidate(h.ino);
-            match closed {
+            match closed.map_err(|e| errno(&e)).and(pending) {
                 Ok(()) => reply.ok(),
-                Err(e) => reply.error(errno(&e)),
+                Err(e) => reply.error(e),
             }
         });
     }
@@ -655,6 +675,9 @@ impl Filesystem for Smb3Fs {
     ) {
         let h = tryr!(reply, self.s.handles().get(fh.0).ok_or(Errno::EBADF));
         self.spawn(|s| async move {
+            if let Err(e) = s.io.settle_and_take_error(h.ino).await {
+                return reply.error(e);
+            }
             match s.client.flush(h.file_id).await {
                 Ok(()) => reply.ok(),
                 // A read-only handle has nothing to flush.

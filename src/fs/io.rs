@@ -1,0 +1,394 @@
+//! Write-behind and read-ahead for open files.
+//!
+//! Why: the kernel sends one FUSE write (at most 1 MiB) and waits for its answer before sending
+//! the next, and reads ahead at most 1 MiB. Answered one round trip at a time over an encrypted
+//! link, a sequential copy would be latency-bound. So:
+//! - **Write-behind**: a write that is not write-through is answered as soon as it is queued;
+//!   the SMB WRITE runs in the background, with a bounded number of bytes in flight per mount.
+//!   The first failure is kept and reported by the next `flush` (every `close`), `fsync` or
+//!   `release` of the inode, as NFS and CIFS do with cached writes. Anything that must see the
+//!   written data (read, getattr, truncate, flush, fsync, close) first waits until the inode has
+//!   no write in flight. Overlapping writes are issued in order.
+//! - **Read-ahead**: after two sequential reads on a handle, the next `WINDOW` bytes are fetched
+//!   in `CHUNK`-sized SMB reads that are all in flight together, and later reads are answered
+//!   from them. Any write to the inode drops the read-ahead of all its handles.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use fuser::Errno;
+use futures::future::{BoxFuture, FutureExt, Shared};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+
+use super::errno::errno;
+use crate::client::{Client, ReadData};
+use crate::proto::create::FileId;
+
+/// Sequential writes are gathered up to this size before one SMB WRITE carries them.
+const GATHER: usize = 8 * 1024 * 1024;
+/// Bytes of write-behind data in flight per mount, at most.
+pub const WRITE_BEHIND_BYTES: usize = 64 * 1024 * 1024;
+/// One read-ahead request.
+const CHUNK: u32 = 4 * 1024 * 1024;
+/// How far ahead of the reader read-ahead runs.
+const WINDOW: u64 = 16 * 1024 * 1024;
+/// Largest read the kernel sends (the mount asks for 1 MiB).
+const MAX_KERNEL_IO: u64 = 1024 * 1024;
+/// Sequential reads seen on a handle before read-ahead starts.
+const SEQUENTIAL_AFTER: u32 = 2;
+
+type Fetch = Shared<BoxFuture<'static, Result<Arc<ReadData>, Errno>>>;
+
+struct Chunk {
+    start: u64,
+    len: u32,
+    data: Fetch,
+}
+
+#[derive(Default)]
+struct ReadAhead {
+    next_offset: u64,
+    sequential: u32,
+    chunks: VecDeque<Chunk>,
+}
+
+/// Contiguous written data not yet sent: sequential writes are gathered into one large SMB WRITE.
+struct Gathered {
+    file_id: FileId,
+    offset: u64,
+    data: Vec<u8>,
+    permits: Vec<OwnedSemaphorePermit>,
+}
+
+impl Gathered {
+    fn range(&self) -> (u64, u64) {
+        (self.offset, self.offset + self.data.len() as u64)
+    }
+}
+
+#[derive(Default)]
+struct InodeState {
+    /// Byte ranges [start, end) of writes in flight.
+    writes: Vec<(u64, u64)>,
+    gathered: Option<Gathered>,
+    /// First write-behind failure not yet reported.
+    error: Option<Errno>,
+    /// Per file handle.
+    readahead: HashMap<u64, ReadAhead>,
+}
+
+#[derive(Default)]
+struct InodeIo {
+    state: Mutex<InodeState>,
+    changed: Notify,
+}
+
+/// Write-behind and read-ahead state of every open inode.
+pub struct FileIo {
+    client: Client,
+    inodes: Mutex<HashMap<u64, Arc<InodeIo>>>,
+    budget: Arc<Semaphore>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn overlaps(a: (u64, u64), b: (u64, u64)) -> bool {
+    a.0 < b.1 && b.0 < a.1
+}
+
+impl FileIo {
+    pub fn new(client: Client) -> FileIo {
+        FileIo {
+            client,
+            inodes: Mutex::new(HashMap::new()),
+            budget: Arc::new(Semaphore::new(WRITE_BEHIND_BYTES)),
+        }
+    }
+
+    fn inode(&self, ino: u64) -> Arc<InodeIo> {
+        lock(&self.inodes).entry(ino).or_default().clone()
+    }
+
+    fn existing(&self, ino: u64) -> Option<Arc<InodeIo>> {
+        lock(&self.inodes).get(&ino).cloned()
+    }
+
+    /// Wait until `pred` is false for the inode's state, then run `then` under the same lock.
+    async fn wait_until<T>(
+        io: &InodeIo,
+        mut busy: impl FnMut(&InodeState) -> bool,
+        then: impl FnOnce(&mut InodeState) -> T,
+    ) -> T {
+        loop {
+            let notified = io.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let mut st = lock(&io.state);
+                if !busy(&st) {
+                    return then(&mut st);
+                }
+            }
+            notified.await;
+        }
+    }
+
+    /// Queue a write; returns once it is accepted, not once it is done. Contiguous writes are
+    /// gathered (up to `GATHER` bytes) and sent as one SMB WRITE.
+    pub async fn write_behind(
+        &self,
+        ino: u64,
+        file_id: FileId,
+        offset: u64,
+        data: Vec<u8>,
+    ) -> Result<(), Errno> {
+        let io = self.inode(ino);
+        let range = (offset, offset + data.len() as u64);
+        let permits = data.len().clamp(1, WRITE_BEHIND_BYTES) as u32;
+        let permit = self
+            .budget
+            .clone()
+            .acquire_many_owned(permits)
+            .await
+            .map_err(|_| Errno::EIO)?;
+        let mut data = Some(data);
+        let mut permit = Some(permit);
+        loop {
+            let notified = io.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            {
+                let mut st = lock(&io.state);
+                if let Some(e) = st.error.take() {
+                    return Err(e);
+                }
+                st.readahead.clear();
+                // Append to the gathered run when this write continues it.
+                if let Some(g) = st.gathered.as_mut() {
+                    if g.file_id == file_id && g.range().1 == offset && g.data.len() < GATHER {
+                        g.data.extend_from_slice(&data.take().unwrap_or_default());
+                        g.permits.extend(permit.take());
+                        if g.data.len() >= GATHER {
+                            let g = st.gathered.take().expect("just used");
+                            self.dispatch(&io, &mut st, g);
+                        }
+                        return Ok(());
+                    }
+                    // Anything else sends the run first, so writes land in order.
+                    let g = st.gathered.take().expect("checked above");
+                    self.dispatch(&io, &mut st, g);
+                }
+                // Earlier overlapping writes must land first.
+                if !st.writes.iter().any(|w| overlaps(*w, range)) {
+                    st.gathered = Some(Gathered {
+                        file_id,
+                        offset,
+                        data: data.take().unwrap_or_default(),
+                        permits: permit.take().into_iter().collect(),
+                    });
+                    return Ok(());
+                }
+            }
+            notified.await;
+        }
+    }
+
+    /// Send a gathered run in the background; its range stays in `writes` until it is done.
+    fn dispatch(&self, io: &Arc<InodeIo>, st: &mut InodeState, g: Gathered) {
+        let range = g.range();
+        st.writes.push(range);
+        let client = self.client.clone();
+        let io = io.clone();
+        tokio::spawn(async move {
+            let r = client.write(g.file_id, g.offset, &g.data, false).await;
+            drop(g.permits);
+            let mut st = lock(&io.state);
+            if let Some(i) = st.writes.iter().position(|w| *w == range) {
+                st.writes.swap_remove(i);
+            }
+            if let Err(e) = r {
+                log::warn!(
+                    "write-behind of {} bytes at {} failed: {e}",
+                    g.data.len(),
+                    g.offset
+                );
+                st.error.get_or_insert(errno(&e));
+            }
+            drop(st);
+            io.changed.notify_waiters();
+        });
+    }
+
+    /// Note a write-through write (done synchronously by the caller): read-ahead is stale.
+    pub fn wrote(&self, ino: u64) {
+        if let Some(io) = self.existing(ino) {
+            lock(&io.state).readahead.clear();
+        }
+    }
+
+    /// Wait until no write of `ino` is in flight (the data is on the server).
+    pub async fn settle(&self, ino: u64) {
+        if let Some(io) = self.existing(ino) {
+            self.send_gathered(&io);
+            Self::wait_until(&io, |st| !st.writes.is_empty(), |_| ()).await
+        }
+    }
+
+    fn send_gathered(&self, io: &Arc<InodeIo>) {
+        let mut st = lock(&io.state);
+        if let Some(g) = st.gathered.take() {
+            self.dispatch(io, &mut st, g);
+        }
+    }
+
+    /// Wait as [`settle`](Self::settle) does, then take the failure of a write-behind, if any,
+    /// so that `close`/`fsync` report it.
+    pub async fn settle_and_take_error(&self, ino: u64) -> Result<(), Errno> {
+        let Some(io) = self.existing(ino) else {
+            return Ok(());
+        };
+        self.send_gathered(&io);
+        match Self::wait_until(&io, |st| !st.writes.is_empty(), |st| st.error.take()).await {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// A handle is closed: drop its read-ahead, and the inode's state once nothing remains.
+    pub fn released(&self, ino: u64, fh: u64, last_handle: bool) {
+        let mut map = lock(&self.inodes);
+        if let Some(io) = map.get(&ino) {
+            let mut st = lock(&io.state);
+            st.readahead.remove(&fh);
+            if last_handle && st.writes.is_empty() && st.gathered.is_none() && st.error.is_none() {
+                drop(st);
+                map.remove(&ino);
+            }
+        }
+    }
+
+    /// Read through the handle's read-ahead.
+    pub async fn read(
+        &self,
+        ino: u64,
+        fh: u64,
+        file_id: FileId,
+        offset: u64,
+        size: u32,
+    ) -> Result<Vec<u8>, Errno> {
+        self.settle(ino).await;
+        let io = self.inode(ino);
+        let end = offset + size as u64;
+        let plan = {
+            let mut st = lock(&io.state);
+            let ra = st.readahead.entry(fh).or_default();
+            // The kernel sends its read-ahead requests in parallel and they reach us in any
+            // order, so "sequential" means: near where the last reads ended, or inside the
+            // window already fetched.
+            let covered = ra
+                .chunks
+                .iter()
+                .any(|c| c.start <= offset && offset < c.start + c.len as u64);
+            let near = offset.abs_diff(ra.next_offset) <= 4 * MAX_KERNEL_IO;
+            if covered || near {
+                ra.sequential = ra.sequential.saturating_add(1);
+            } else {
+                ra.sequential = 0;
+                ra.chunks.clear();
+            }
+            ra.next_offset = ra.next_offset.max(end);
+            if !(covered || near) {
+                ra.next_offset = end;
+            }
+            if ra.sequential < SEQUENTIAL_AFTER {
+                None
+            } else {
+                // Keep one chunk behind the reader for requests that arrive late.
+                let keep_from = offset.saturating_sub(CHUNK as u64);
+                while ra
+                    .chunks
+                    .front()
+                    .is_some_and(|c| c.start + c.len as u64 <= keep_from)
+                {
+                    ra.chunks.pop_front();
+                }
+                if ra.chunks.front().is_some_and(|c| c.start > offset) {
+                    // The reader is behind what was fetched: start over from here.
+                    ra.chunks.clear();
+                }
+                let mut next = ra
+                    .chunks
+                    .back()
+                    .map(|c| c.start + c.len as u64)
+                    .unwrap_or(offset);
+                while next < ra.next_offset + WINDOW {
+                    ra.chunks.push_back(Chunk {
+                        start: next,
+                        len: CHUNK,
+                        data: fetch(&self.client, file_id, next, CHUNK),
+                    });
+                    next += CHUNK as u64;
+                }
+                let needed: Vec<(u64, Fetch)> = ra
+                    .chunks
+                    .iter()
+                    .filter(|c| overlaps((c.start, c.start + c.len as u64), (offset, end)))
+                    .map(|c| (c.start, c.data.clone()))
+                    .collect();
+                Some(needed)
+            }
+        };
+        let Some(needed) = plan else {
+            return self
+                .client
+                .read(file_id, offset, size)
+                .await
+                .map(|d| d.to_vec())
+                .map_err(|e| errno(&e));
+        };
+        let mut out = Vec::with_capacity(size as usize);
+        for (start, fetch) in needed {
+            let data = fetch.await?;
+            let from = (offset + out.len() as u64 - start) as usize;
+            if from >= data.len() {
+                break; // end of file
+            }
+            let want = size as usize - out.len();
+            let to = (from + want).min(data.len());
+            out.extend_from_slice(&data[from..to]);
+            if to < CHUNK as usize && to == data.len() {
+                break; // this chunk ended at end of file
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn fetch(client: &Client, file_id: FileId, start: u64, len: u32) -> Fetch {
+    let client = client.clone();
+    let task = tokio::spawn(async move { client.read(file_id, start, len).await });
+    async move {
+        match task.await {
+            Ok(Ok(d)) => Ok(Arc::new(d)),
+            Ok(Err(e)) => Err(errno(&e)),
+            Err(_) => Err(Errno::EIO),
+        }
+    }
+    .boxed()
+    .shared()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlap_rules() {
+        assert!(overlaps((0, 10), (5, 15)));
+        assert!(!overlaps((0, 10), (10, 20)));
+        assert!(!overlaps((10, 20), (0, 10)));
+        assert!(overlaps((0, 100), (10, 20)));
+    }
+}
