@@ -371,3 +371,16 @@ async fn tampered_response_drops_the_connection() {
         assert!(bytes.is_empty());
     }
 }
+
+#[tokio::test]
+async fn normalized_name_is_the_stored_spelling() {
+    let s = server();
+    let (local, dir) = s.test_dir("client-normalized");
+    std::fs::write(local.join("MixedCase.txt"), b"x").unwrap();
+    let c = s.connect().await;
+    let name = c.normalized_name(&format!("{dir}/mixedcase.TXT")).await.unwrap();
+    assert!(name.ends_with("MixedCase.txt"), "{name}");
+    let e = c.normalized_name(&format!("{dir}/absent")).await.unwrap_err();
+    assert_eq!(e.status(), Some(NtStatus::OBJECT_NAME_NOT_FOUND));
+    c.disconnect().await;
+}
