@@ -17,6 +17,7 @@
 //! [`attr`] (stat data), [`errno`] (the one error mapping), [`mount`] (mounting, daemon mode,
 //! signals).
 
+pub mod access;
 pub mod attr;
 pub mod errno;
 pub mod handles;
@@ -25,6 +26,8 @@ pub mod io;
 pub mod mount;
 pub mod names;
 mod ops;
+
+pub use ops::STATUS_XATTR;
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -49,6 +52,11 @@ pub struct FsConfig {
     pub write_through: bool,
     /// SFM mapping of `" * : < > ? \ |` (mapposix, on by default).
     pub map_names: bool,
+    /// Who may use the mount besides the mounting user (`owner`).
+    pub access: access::AccessLists,
+    pub owner: u32,
+    /// `server:port` and share, for the status attribute.
+    pub server: String,
 }
 
 impl FsConfig {
@@ -70,6 +78,9 @@ impl FsConfig {
             read_only: o.read_only,
             write_through: o.write_through,
             map_names: o.mapposix.unwrap_or(true),
+            access: access::AccessLists::default(),
+            owner: uid,
+            server: String::new(),
         }
     }
 }
@@ -80,6 +91,7 @@ pub(crate) struct Shared {
     inodes: Mutex<InodeTable>,
     handles: Mutex<Handles>,
     io: io::FileIo,
+    access: access::Access,
     cfg: FsConfig,
 }
 
@@ -104,6 +116,7 @@ impl Smb3Fs {
                 inodes: Mutex::new(InodeTable::new(root)),
                 handles: Mutex::new(Handles::default()),
                 io: io::FileIo::new(client.clone()),
+                access: access::Access::new(cfg.access.clone(), cfg.owner),
                 cfg,
             }),
         }
