@@ -232,6 +232,7 @@ fn global_mount_checks_modes_for_each_user() {
 fn allow_users_keeps_everyone_else_out() {
     let (_srv, m, local, dir) = setup("allow", &format!("{GLOBAL},allow_users={CREATOR}"));
     put_local(&local, "f", b"x");
+    put_local(&local, "g", b"y");
     let out = as_user(
         CREATOR,
         CREATOR,
@@ -239,6 +240,7 @@ fn allow_users_keeps_everyone_else_out() {
     );
     assert!(ok(&out, "allowed user").contains('f'));
     for script in [
+        format!("stat {}/g", q(&dir)),
         format!("ls {}", q(&m.mp)),
         format!("cat {}/f", q(&dir)),
         format!("stat {}", q(&dir)),
@@ -376,7 +378,7 @@ fn users_writing_at_once_do_not_mix_and_handles_stay_with_their_opener() {
 
 #[test]
 fn status_command_reports_the_session() {
-    let (srv, m, _local, _dir) = setup("status", GLOBAL);
+    let (srv, m, _local, dir) = setup("status", GLOBAL);
     let out = Command::new(BIN).arg("status").arg(&m.mp).output().unwrap();
     let text = ok(&out, "smb3fs status");
     assert!(text.contains("3.1.1"), "{text}");
@@ -392,7 +394,7 @@ fn status_command_reports_the_session() {
     assert!(ok(&out, "status as another user").contains("3.1.1"));
     let out = Command::new(BIN)
         .arg("status")
-        .arg(m.mp.join(&_dir.file_name().unwrap()))
+        .arg(m.mp.join(dir.file_name().unwrap()))
         .output()
         .unwrap();
     refused(
@@ -410,7 +412,7 @@ fn status_command_reports_the_session() {
         buf
     };
     assert_eq!(list(&m.mp), b"user.smb3fs.status\0");
-    assert_eq!(list(&_dir), b"");
+    assert_eq!(list(&dir), b"");
     let out = Command::new(BIN)
         .arg("status")
         .arg(&m.scratch)

@@ -16,6 +16,9 @@ use std::time::{Duration, Instant};
 
 const GROUP_CACHE_TTL: Duration = Duration::from_secs(1);
 
+/// Groups of a caller, keyed by (pid, uid, gid), with the time they were read.
+type GroupCache = HashMap<(u32, u32, u32), (Instant, Vec<u32>)>;
+
 /// The resolved lists.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccessLists {
@@ -80,7 +83,7 @@ impl AccessLists {
 pub struct Access {
     lists: AccessLists,
     owner: u32,
-    groups: Mutex<HashMap<(u32, u32, u32), (Instant, Vec<u32>)>>,
+    groups: Mutex<GroupCache>,
 }
 
 impl Access {
