@@ -248,6 +248,19 @@ fn allow_users_keeps_everyone_else_out() {
         let out = as_user(OTHER, OTHER, &script);
         refused(&out, &script, "Permission denied");
     }
+    // Also from a working directory inside the mount (inherited from an allowed process).
+    let out = Command::new("setpriv")
+        .arg(format!("--reuid={OTHER}"))
+        .arg(format!("--regid={OTHER}"))
+        .args(["--clear-groups", "stat", "g"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    refused(
+        &out,
+        "stat from a working directory inside",
+        "Permission denied",
+    );
     // deny wins over allow; a group list matches the primary group.
     drop(m);
     let (_srv, m, _local, dir) = setup(

@@ -165,8 +165,17 @@ impl Shared {
         attr::to_file_attr(ino, a, &self.cfg.attr)
     }
 
+    /// How long the kernel may keep names and attributes. With access lists, never for
+    /// directories: with `global` (default_permissions) the kernel then asks us, as the caller,
+    /// for each directory it walks through, so a caller the lists keep out is refused even where
+    /// names and attributes are cached. Our own cache still keeps them for `actimeo`, so these
+    /// requests cost no round trip to the server.
     fn ttl(&self, a: &FileAttrs) -> Duration {
-        self.cfg.attr.ttl(a)
+        if a.is_dir() && !self.cfg.access.is_empty() {
+            Duration::ZERO
+        } else {
+            self.cfg.attr.ttl(a)
+        }
     }
 
     /// Register a name the kernel is about to learn (lookup, create, mkdir).

@@ -85,17 +85,6 @@ impl Shared {
         }
     }
 
-    /// How long the kernel may keep `ino`'s attributes. With access lists, never for the root:
-    /// the kernel then asks for them (as the caller) on every path walk into the mount, so a
-    /// caller the lists keep out is refused even where names and attributes are cached.
-    fn attr_ttl(&self, ino: u64, a: &FileAttrs) -> std::time::Duration {
-        if ino == 1 && !self.cfg.access.is_empty() {
-            std::time::Duration::ZERO
-        } else {
-            self.ttl(a)
-        }
-    }
-
     /// The text of the root's `user.smb3fs.status` attribute (`smb3fs status` prints it).
     fn status_text(&self) -> String {
         let i = self.client.info();
@@ -250,7 +239,7 @@ impl Shared {
             r.map_err(|e| errno(&e))?;
         }
         if !changes {
-            if let Some(a) = self.inodes().fresh(ino, |a| self.ttl(a)) {
+            if let Some(a) = self.inodes().fresh(ino, |a| self.cfg.attr.ttl(a)) {
                 return Ok(a);
             }
         }
@@ -388,11 +377,11 @@ impl Filesystem for Smb3Fs {
         allowed!(self, req, reply);
         let ino = ino.0;
         if let Some(a) = self.s.inodes().fresh(ino, |a| self.s.cfg.attr.ttl(a)) {
-            return reply.attr(&self.s.attr_ttl(ino, &a), &self.s.file_attr(ino, &a));
+            return reply.attr(&self.s.ttl(&a), &self.s.file_attr(ino, &a));
         }
         self.spawn(|s| async move {
             match s.stat_ino(ino).await {
-                Ok(a) => reply.attr(&s.attr_ttl(ino, &a), &s.file_attr(ino, &a)),
+                Ok(a) => reply.attr(&s.ttl(&a), &s.file_attr(ino, &a)),
                 Err(e) => reply.error(e),
             }
         });
@@ -434,7 +423,7 @@ impl Filesystem for Smb3Fs {
             // A truncate or time change must come after the writes before it.
             s.io.settle(ino).await;
             match s.do_setattr(ino, req).await {
-                Ok(a) => reply.attr(&s.attr_ttl(ino, &a), &s.file_attr(ino, &a)),
+                Ok(a) => reply.attr(&s.ttl(&a), &s.file_attr(ino, &a)),
                 Err(e) => reply.error(e),
             }
         });
