@@ -145,6 +145,14 @@ fn put_local(local: &Path, name: &str, data: &[u8]) {
     std::os::unix::fs::chown(&p, Some(owner.uid()), Some(owner.gid())).unwrap();
 }
 
+/// The binary, copied where other users can run it (the build tree may not be reachable).
+fn user_bin(scratch: &Path) -> String {
+    let p = scratch.join("smb3fs");
+    fs::copy(BIN, &p).unwrap();
+    fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
 /// Run a bash script as uid/gid with no supplementary groups.
 fn as_user(uid: u32, gid: u32, script: &str) -> Output {
     Command::new("setpriv")
@@ -403,7 +411,8 @@ fn status_command_reports_the_session() {
     assert!(text.contains(&srv.share), "{text}");
     assert!(text.contains("session:   up"), "{text}");
     // Other users may ask too; only the root lists the attribute.
-    let out = as_user(OTHER, OTHER, &format!("{BIN} status {}", q(&m.mp)));
+    let bin = user_bin(&m.scratch);
+    let out = as_user(OTHER, OTHER, &format!("{bin} status {}", q(&m.mp)));
     assert!(ok(&out, "status as another user").contains("3.1.1"));
     let out = Command::new(BIN)
         .arg("status")
@@ -482,4 +491,37 @@ fn unknown_user_and_world_writable_global_are_refused() {
     use std::os::unix::fs::MetadataExt;
     assert_eq!(fs::metadata(&dir).unwrap().mode() & 0o7777, 0o755);
     drop(m);
+}
+
+#[test]
+fn non_root_global_needs_user_allow_other() {
+    let srv = server();
+    let s = scratch("nonroot");
+    let mp = s.join("mnt");
+    fs::create_dir_all(&mp).unwrap();
+    let out = as_user(
+        CREATOR,
+        CREATOR,
+        &format!(
+            "PASSWD=x {} mount {} {} -o global -f",
+            user_bin(&s),
+            srv.unc(),
+            q(&mp)
+        ),
+    );
+    let mounted = is_mounted(&mp);
+    unmount(&mp);
+    let _ = fs::remove_dir_all(&s);
+    assert!(!mounted);
+    let configured = fs::read_to_string("/etc/fuse.conf")
+        .map(|t| t.lines().any(|l| l.trim() == "user_allow_other"))
+        .unwrap_or(false);
+    if !configured {
+        refused(&out, "non-root global mount", "'user_allow_other'");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("/etc/fuse.conf") && err.contains("global"),
+            "{err}"
+        );
+    }
 }
