@@ -525,3 +525,82 @@ fn non_root_global_needs_user_allow_other() {
         );
     }
 }
+
+/// Not a test on its own: the other-user side of `mmap_writes_of_another_user_reach_the_server`,
+/// run in a child process (as uid 4242) with the file to map in SMB3FS_MMAP_FILE.
+#[test]
+#[ignore]
+fn mmap_helper() {
+    use std::io::BufRead;
+    use std::os::fd::AsRawFd;
+    let Ok(path) = std::env::var("SMB3FS_MMAP_FILE") else {
+        return;
+    };
+    let f = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .unwrap();
+    // SAFETY: a fresh shared mapping of 8 KiB of f, written and unmapped here only.
+    unsafe {
+        let p = libc::mmap(
+            std::ptr::null_mut(),
+            8192,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED,
+            f.as_raw_fd(),
+            0,
+        );
+        assert_ne!(p, libc::MAP_FAILED, "mmap");
+        let b = p.cast::<u8>();
+        std::ptr::copy_nonoverlapping(b"mapped".as_ptr(), b, 6);
+        std::ptr::copy_nonoverlapping(b"second".as_ptr(), b.add(4096), 6);
+        libc::munmap(p, 8192);
+    }
+    println!("MMAP-READY");
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).unwrap();
+    drop(f);
+}
+
+#[test]
+fn mmap_writes_of_another_user_reach_the_server() {
+    // Pages written through a mapping reach the server from the kernel's flusher (requests with
+    // no caller), which neither the access lists nor the handle owner check may refuse.
+    use std::io::{BufRead, BufReader, Write};
+    use std::os::unix::process::CommandExt;
+    let (_srv, m, local, dir) = setup("mmap", &format!("{GLOBAL},allow_users={CREATOR}"));
+    put_local(&local, "mapped", &[b'.'; 8192]);
+    let helper = m.scratch.join("helper");
+    fs::copy(std::env::current_exe().unwrap(), &helper).unwrap();
+    fs::set_permissions(&helper, fs::Permissions::from_mode(0o755)).unwrap();
+    let mut child = Command::new(&helper)
+        .args(["--ignored", "--exact", "mmap_helper", "--nocapture"])
+        .env("SMB3FS_MMAP_FILE", dir.join("mapped"))
+        .uid(CREATOR)
+        .gid(CREATOR)
+        .current_dir("/")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("MMAP-READY") {
+        line.clear();
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "the helper ended early"
+        );
+    }
+    // The file is still open; sync has the kernel's flusher write the dirty pages.
+    assert!(Command::new("sync").status().unwrap().success());
+    child.stdin.take().unwrap().write_all(b"\n").unwrap();
+    let mut rest = String::new();
+    let _ = std::io::Read::read_to_string(&mut out, &mut rest);
+    assert!(child.wait().unwrap().success(), "helper: {rest}");
+    let data = fs::read(local.join("mapped")).unwrap();
+    assert_eq!(&data[..6], b"mapped");
+    assert_eq!(&data[4096..4102], b"second");
+    drop(m);
+}
