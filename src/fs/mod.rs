@@ -14,8 +14,12 @@
 //!
 //! Submodules: [`inode`] (inode numbers and paths, attribute cache), [`handles`] (open files
 //! and directory snapshots, unlink-while-open), [`names`] (UTF-8 and the SFM character mapping),
-//! [`attr`] (stat data), [`errno`] (the one error mapping), [`mount`] (mounting, daemon mode,
-//! signals).
+//! [`attr`] (stat data), [`errno`] (the one error mapping), [`access`] (the allow/deny lists of a
+//! shared mount), [`mount`] (mounting, daemon mode, signals, `global`).
+//!
+//! A mount may be shared by several local users (`global`, `allow_other`): every request is
+//! checked against the access lists with the caller's uid/gid, and file handles belong to the
+//! user who opened them.
 
 pub mod access;
 pub mod attr;
