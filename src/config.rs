@@ -73,6 +73,14 @@ pub struct Options {
     pub acdirmax: Option<Duration>,
     pub write_through: bool,
     pub allow_other: bool,
+    /// `global`: a mount shared by every local user (allow_other plus kernel permission checks
+    /// against uid/gid/file_mode/dir_mode).
+    pub global: bool,
+    /// Access lists (`:`-separated user or group names, or numeric ids), resolved at mount time.
+    pub allow_users: Vec<String>,
+    pub allow_groups: Vec<String>,
+    pub deny_users: Vec<String>,
+    pub deny_groups: Vec<String>,
     /// Map characters SMB forbids (`: * ? < > | "`) to private-use code points, as mount.cifs does.
     pub mapposix: Option<bool>,
 }
@@ -105,6 +113,17 @@ fn parse_mode(key: &str, v: Option<&str>) -> Result<u32, String> {
         return Err(format!("option {key}: '{s}' is larger than 07777"));
     }
     Ok(m)
+}
+
+fn parse_list(key: &str, v: Option<&str>) -> Result<Vec<String>, String> {
+    let s = need(key, v)?;
+    let items: Vec<String> = s.split(':').map(|n| n.trim().to_string()).collect();
+    if items.iter().any(String::is_empty) {
+        return Err(format!(
+            "option {key}: '{s}' has an empty name (separate names with ':')"
+        ));
+    }
+    Ok(items)
 }
 
 fn parse_secs(key: &str, v: Option<&str>) -> Result<Duration, String> {
@@ -170,6 +189,11 @@ impl Options {
                     "acdirmax" => o.acdirmax = Some(parse_secs(key, value)?),
                     "write_through" => o.write_through = parse_bool(key, value)?,
                     "allow_other" => o.allow_other = true,
+                    "global" => o.global = parse_bool(key, value)?,
+                    "allow_users" => o.allow_users = parse_list(key, value)?,
+                    "allow_groups" => o.allow_groups = parse_list(key, value)?,
+                    "deny_users" => o.deny_users = parse_list(key, value)?,
+                    "deny_groups" => o.deny_groups = parse_list(key, value)?,
                     "mapposix" => o.mapposix = Some(true),
                     "nomapposix" => o.mapposix = Some(false),
                     other => unknown.push(other.to_string()),
@@ -179,7 +203,27 @@ impl Options {
         if !unknown.is_empty() {
             return Err(format!("unknown option(s): {}", unknown.join(", ")));
         }
+        o.check_global()?;
         Ok(o)
+    }
+
+    /// A `global` mount is shared with every local user: refuse modes that would let any of
+    /// them write unless an allow list says who may enter at all.
+    fn check_global(&self) -> Result<(), String> {
+        if !self.global || !self.allow_users.is_empty() || !self.allow_groups.is_empty() {
+            return Ok(());
+        }
+        for (key, mode) in [("file_mode", self.file_mode), ("dir_mode", self.dir_mode)] {
+            if let Some(m) = mode.filter(|m| m & 0o002 != 0) {
+                return Err(format!(
+                    "option global with {key}={m:04o} would let every local user write to the \
+                     share: remove the 'other' write bit (e.g. {key}={:04o}) or restrict who may \
+                     enter with allow_users= or allow_groups=",
+                    m & !0o002
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Credentials: user from `username=`, the credentials file or $USER; password from the
@@ -322,6 +366,26 @@ mod tests {
         let e = Options::parse(["password=hunter2"]).unwrap_err();
         assert!(e.contains("credentials") && !e.contains("hunter2"), "{e}");
         assert!(Options::parse(["file_mode=999"]).is_err());
+    }
+
+    #[test]
+    fn global_and_access_lists() {
+        let o = Options::parse(["global,allow_users=alice:1001,deny_groups=staff"]).unwrap();
+        assert!(o.global);
+        assert_eq!(o.allow_users, vec!["alice", "1001"]);
+        assert_eq!(o.deny_groups, vec!["staff"]);
+        assert!(Options::parse(["global"]).is_ok());
+        let e = Options::parse(["global,file_mode=0666"]).unwrap_err();
+        assert!(
+            e.contains("file_mode=0666") && e.contains("file_mode=0664") && e.contains("allow_"),
+            "{e}"
+        );
+        let e = Options::parse(["global,dir_mode=0777"]).unwrap_err();
+        assert!(e.contains("dir_mode=0777"), "{e}");
+        assert!(Options::parse(["global,file_mode=0666,allow_groups=users"]).is_ok());
+        assert!(Options::parse(["file_mode=0666"]).is_ok());
+        assert!(Options::parse(["allow_users="]).is_err());
+        assert!(Options::parse(["allow_users=a::b"]).is_err());
     }
 
     #[test]

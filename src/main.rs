@@ -59,8 +59,9 @@ enum Command {
     /// unmount with `fusermount3 -u MOUNTPOINT` (or `umount` as root).
     ///
     /// Mount options (mount.cifs names): uid=, gid=, file_mode=, dir_mode=, ro, rw, actimeo=,
-    /// acregmax=, acdirmax=, write_through, allow_other, mapposix (default) / nomapposix, plus the
-    /// connection options above.
+    /// acregmax=, acdirmax=, write_through, allow_other, global, allow_users=, allow_groups=,
+    /// deny_users=, deny_groups=, mapposix (default) / nomapposix, plus the connection options
+    /// above.
     Mount {
         #[command(flatten)]
         common: Common,
@@ -69,6 +70,12 @@ enum Command {
         /// Stay in the foreground (Ctrl-C unmounts).
         #[arg(short = 'f')]
         foreground: bool,
+    },
+    /// Show what a mount is connected to: server, share, dialect, cipher, and whether the
+    /// session is up (read from the mount root's `user.smb3fs.status` attribute).
+    Status {
+        /// The mount point.
+        mountpoint: std::path::PathBuf,
     },
     /// Copy a local file ("-" for standard input) to the share.
     Put {
@@ -104,6 +111,18 @@ fn main() -> ExitCode {
         };
     }
     let cli = Cli::parse();
+    if let Command::Status { mountpoint } = &cli.command {
+        return match status(mountpoint) {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("smb3fs: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if let Command::Mount {
         common,
         mountpoint,
@@ -135,6 +154,36 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The status text of the smb3fs mount at `mountpoint`.
+fn status(mountpoint: &std::path::Path) -> CliResult<String> {
+    use std::os::unix::ffi::OsStrExt;
+    let shown = mountpoint.display();
+    let path = std::ffi::CString::new(mountpoint.as_os_str().as_bytes())
+        .map_err(|_| format!("{shown}: bad path"))?;
+    let name = std::ffi::CString::new(smb3fs::fs::STATUS_XATTR).expect("no NUL");
+    let mut buf = vec![0u8; 4096];
+    // SAFETY: path and name are NUL-terminated; buf has buf.len() writable bytes.
+    let n = unsafe {
+        libc::getxattr(
+            path.as_ptr(),
+            name.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    if n < 0 {
+        let e = std::io::Error::last_os_error();
+        return Err(match e.raw_os_error() {
+            Some(libc::ENOTSUP) | Some(libc::ENODATA) => {
+                format!("{shown} is not the root of an smb3fs mount")
+            }
+            _ => format!("{shown}: {e}"),
+        });
+    }
+    buf.truncate(n as usize);
+    Ok(String::from_utf8_lossy(&buf).into_owned())
 }
 
 fn exit(code: i32) -> ExitCode {
@@ -206,7 +255,9 @@ async fn run(cli: Cli) -> CliResult<()> {
             client.disconnect().await;
             r?;
         }
-        Command::Mount { .. } => unreachable!("handled before the runtime starts"),
+        Command::Mount { .. } | Command::Status { .. } => {
+            unreachable!("handled before the runtime starts")
+        }
         Command::Put {
             common,
             local,

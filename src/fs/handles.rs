@@ -7,6 +7,10 @@
 //! (the name disappears at once, the open descriptors keep working) and deleted on the server at
 //! its last release.
 //!
+//! Handles are per open and belong to the local user who opened them (`uid`): a request from
+//! another user naming the handle is answered EBADF (see `owned_by`), so on a mount shared by
+//! several users one user's open files are never usable by another.
+//!
 //! A directory handle holds the listing taken at opendir; readdir serves offsets from that
 //! snapshot, so a directory changing during a listing never makes entries repeat or vanish.
 
@@ -21,6 +25,14 @@ pub struct Handle {
     pub ino: u64,
     pub write_through: bool,
     pub writable: bool,
+    /// The local user who opened it.
+    pub uid: u32,
+}
+
+/// May a request from `uid` (from process `pid`) use a handle opened by `owner`? Requests the
+/// kernel makes on its own (pid 0, e.g. writeback) carry no user and are allowed.
+pub fn owned_by(owner: u32, uid: u32, pid: u32) -> bool {
+    owner == uid || pid == 0
 }
 
 /// One entry of a directory snapshot: the name shown through the mount, the server-side name,
@@ -35,7 +47,7 @@ pub struct DirSnapshotEntry {
 #[derive(Debug, Default)]
 pub struct Handles {
     files: HashMap<u64, Handle>,
-    dirs: HashMap<u64, std::sync::Arc<Vec<DirSnapshotEntry>>>,
+    dirs: HashMap<u64, (u32, std::sync::Arc<Vec<DirSnapshotEntry>>)>,
     /// Open file handles per inode.
     open_count: HashMap<u64, usize>,
     /// Inodes unlinked while open: the hidden path to delete at the last release.
@@ -101,13 +113,15 @@ impl Handles {
         self.deleted.insert(ino, hidden_path);
     }
 
-    pub fn insert_dir(&mut self, entries: Vec<DirSnapshotEntry>) -> u64 {
+    pub fn insert_dir(&mut self, uid: u32, entries: Vec<DirSnapshotEntry>) -> u64 {
         self.next += 1;
-        self.dirs.insert(self.next, std::sync::Arc::new(entries));
+        self.dirs
+            .insert(self.next, (uid, std::sync::Arc::new(entries)));
         self.next
     }
 
-    pub fn dir(&self, fh: u64) -> Option<std::sync::Arc<Vec<DirSnapshotEntry>>> {
+    /// A directory snapshot and the uid that opened it.
+    pub fn dir(&self, fh: u64) -> Option<(u32, std::sync::Arc<Vec<DirSnapshotEntry>>)> {
         self.dirs.get(&fh).cloned()
     }
 
@@ -132,7 +146,21 @@ mod tests {
             ino,
             write_through: false,
             writable,
+            uid: 1000,
         }
+    }
+
+    #[test]
+    fn handles_belong_to_their_opener() {
+        let mut t = Handles::default();
+        let fh = t.insert(h(5, true));
+        let opener = t.get(fh).unwrap().uid;
+        assert!(owned_by(opener, 1000, 77));
+        assert!(!owned_by(opener, 1001, 77));
+        assert!(!owned_by(opener, 0, 77), "root is not the opener");
+        assert!(owned_by(opener, 0, 0), "kernel-internal requests");
+        let d = t.insert_dir(1000, Vec::new());
+        assert_eq!(t.dir(d).unwrap().0, 1000);
     }
 
     #[test]

@@ -14,9 +14,14 @@
 //!
 //! Submodules: [`inode`] (inode numbers and paths, attribute cache), [`handles`] (open files
 //! and directory snapshots, unlink-while-open), [`names`] (UTF-8 and the SFM character mapping),
-//! [`attr`] (stat data), [`errno`] (the one error mapping), [`mount`] (mounting, daemon mode,
-//! signals).
+//! [`attr`] (stat data), [`errno`] (the one error mapping), [`access`] (the allow/deny lists of a
+//! shared mount), [`mount`] (mounting, daemon mode, signals, `global`).
+//!
+//! A mount may be shared by several local users (`global`, `allow_other`): every request is
+//! checked against the access lists with the caller's uid/gid, and file handles belong to the
+//! user who opened them.
 
+pub mod access;
 pub mod attr;
 pub mod errno;
 pub mod handles;
@@ -25,6 +30,8 @@ pub mod io;
 pub mod mount;
 pub mod names;
 mod ops;
+
+pub use ops::STATUS_XATTR;
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -49,6 +56,11 @@ pub struct FsConfig {
     pub write_through: bool,
     /// SFM mapping of `" * : < > ? \ |` (mapposix, on by default).
     pub map_names: bool,
+    /// Who may use the mount besides the mounting user (`owner`).
+    pub access: access::AccessLists,
+    pub owner: u32,
+    /// `server:port` and share, for the status attribute.
+    pub server: String,
 }
 
 impl FsConfig {
@@ -70,6 +82,9 @@ impl FsConfig {
             read_only: o.read_only,
             write_through: o.write_through,
             map_names: o.mapposix.unwrap_or(true),
+            access: access::AccessLists::default(),
+            owner: uid,
+            server: String::new(),
         }
     }
 }
@@ -80,6 +95,7 @@ pub(crate) struct Shared {
     inodes: Mutex<InodeTable>,
     handles: Mutex<Handles>,
     io: io::FileIo,
+    access: access::Access,
     cfg: FsConfig,
 }
 
@@ -104,6 +120,7 @@ impl Smb3Fs {
                 inodes: Mutex::new(InodeTable::new(root)),
                 handles: Mutex::new(Handles::default()),
                 io: io::FileIo::new(client.clone()),
+                access: access::Access::new(cfg.access.clone(), cfg.owner),
                 cfg,
             }),
         }
@@ -152,8 +169,17 @@ impl Shared {
         attr::to_file_attr(ino, a, &self.cfg.attr)
     }
 
+    /// How long the kernel may keep names and attributes. With access lists, never for
+    /// directories: with `global` (default_permissions) the kernel then asks us, as the caller,
+    /// for each directory it walks through, so a caller the lists keep out is refused even where
+    /// names and attributes are cached. Our own cache still keeps them for `actimeo`, so these
+    /// requests cost no round trip to the server.
     fn ttl(&self, a: &FileAttrs) -> Duration {
-        self.cfg.attr.ttl(a)
+        if a.is_dir() && !self.cfg.access.is_empty() {
+            Duration::ZERO
+        } else {
+            self.cfg.attr.ttl(a)
+        }
     }
 
     /// Register a name the kernel is about to learn (lookup, create, mkdir).

@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use fuser::{Config, MountOption, SessionACL};
 
+use super::access::AccessLists;
 use super::{FsConfig, Smb3Fs};
 use crate::client::Client;
 use crate::config::{parse_target, Options};
@@ -175,6 +176,23 @@ fn report(pipe: &mut Option<std::fs::File>, result: Result<(), String>) -> i32 {
     code
 }
 
+/// Why a mount shared with other users (`global`, `allow_other`) cannot be made by this user,
+/// if it cannot.
+fn shared_mount_refusal(opts: &Options, permitted: bool) -> Option<String> {
+    if permitted {
+        return None;
+    }
+    let what = match (opts.global, opts.allow_other) {
+        (true, _) => "global",
+        (false, true) => "allow_other",
+        (false, false) => return None,
+    };
+    Some(format!(
+        "{what}: only root may let other users into a FUSE mount unless /etc/fuse.conf has a \
+         line 'user_allow_other'; add that line to /etc/fuse.conf (as root) or mount as root"
+    ))
+}
+
 fn allow_other_permitted() -> bool {
     // SAFETY: geteuid cannot fail.
     if unsafe { libc::geteuid() } == 0 {
@@ -211,9 +229,10 @@ fn foreground(args: MountArgs, mut ready: Option<std::fs::File>) -> i32 {
                 args.mountpoint.display()
             ));
         }
-        if opts.allow_other && !allow_other_permitted() {
-            return Err("allow_other: only root may use it unless /etc/fuse.conf has a line 'user_allow_other'".into());
+        if let Some(e) = shared_mount_refusal(&opts, allow_other_permitted()) {
+            return Err(e);
         }
+        let access = AccessLists::resolve(&opts)?;
         let creds = opts.credentials(&|k| std::env::var(k).ok())?;
         let connect = opts.connect_options(&target, creds)?;
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -228,18 +247,20 @@ fn foreground(args: MountArgs, mut ready: Option<std::fs::File>) -> i32 {
         let root = rt
             .block_on(client.stat(""))
             .map_err(|e| format!("cannot read the share's root: {e}"))?;
-        Ok((target, opts, rt, client, root))
+        Ok((target, opts, rt, client, root, access))
     })();
-    let (target, opts, rt, client, root) = match setup {
+    let (target, opts, rt, client, root, access) = match setup {
         Ok(v) => v,
         Err(e) => return report(&mut ready, Err(e)),
     };
-    let fs = Smb3Fs::new(
-        client.clone(),
-        rt.handle().clone(),
-        root,
-        FsConfig::from_options(&opts),
+    let mut cfg = FsConfig::from_options(&opts);
+    cfg.access = access;
+    cfg.server = format!(
+        "{}:{}",
+        target.host,
+        opts.port.or(target.port).unwrap_or(445)
     );
+    let fs = Smb3Fs::new(client.clone(), rt.handle().clone(), root, cfg);
     let mut config = Config::default();
     config.mount_options = vec![
         MountOption::FSName(format!("//{}/{}", target.host, target.share)),
@@ -252,8 +273,12 @@ fn foreground(args: MountArgs, mut ready: Option<std::fs::File>) -> i32 {
             MountOption::RW
         },
     ];
-    if opts.allow_other {
+    if opts.allow_other || opts.global {
         config.acl = SessionACL::All;
+    }
+    if opts.global {
+        // The kernel checks every access against the uid/gid/modes the mount presents.
+        config.mount_options.push(MountOption::DefaultPermissions);
     }
     config.n_threads = Some(3);
     let mut session = match fuser::Session::new(fs, &args.mountpoint, &config) {
@@ -347,6 +372,24 @@ mod tests {
             strip_generic(&["user=bob".into()]),
             vec!["user=bob".to_string()]
         );
+    }
+
+    #[test]
+    fn shared_mounts_need_user_allow_other() {
+        let g = Options::parse(["global"]).unwrap();
+        let e = shared_mount_refusal(&g, false).unwrap();
+        assert!(
+            e.starts_with("global:")
+                && e.contains("user_allow_other")
+                && e.contains("/etc/fuse.conf"),
+            "{e}"
+        );
+        assert!(shared_mount_refusal(&g, true).is_none());
+        let a = Options::parse(["allow_other"]).unwrap();
+        assert!(shared_mount_refusal(&a, false)
+            .unwrap()
+            .starts_with("allow_other:"));
+        assert!(shared_mount_refusal(&Options::default(), false).is_none());
     }
 
     #[test]

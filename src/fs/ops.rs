@@ -2,6 +2,7 @@
 //! it can locally, then spawns a task that calls the client and answers the kernel.
 
 use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -13,7 +14,7 @@ use fuser::{
 };
 
 use super::errno::errno;
-use super::handles::{DirSnapshotEntry, Handle};
+use super::handles::{owned_by, DirSnapshotEntry, Handle};
 use super::{names, Shared, Smb3Fs};
 use crate::client::{FileAttrs, OpenOptions};
 use crate::proto::create::{
@@ -36,6 +37,16 @@ macro_rules! tryr {
     };
 }
 
+/// Refuse (EACCES) a caller the access lists keep out. Requests the kernel makes on its own
+/// (pid 0) carry no caller and pass.
+macro_rules! allowed {
+    ($self:ident, $req:ident, $reply:ident) => {
+        if $req.pid() != 0 && !$self.s.access.permits($req.uid(), $req.gid(), $req.pid()) {
+            return $reply.error(Errno::EACCES);
+        }
+    };
+}
+
 impl Smb3Fs {
     fn spawn<F: std::future::Future<Output = ()> + Send + 'static>(
         &self,
@@ -54,6 +65,46 @@ fn sync_flags(flags: i32) -> bool {
 }
 
 impl Shared {
+    /// The open file `fh`, if the caller is the user who opened it (else EBADF).
+    fn file_handle(&self, fh: u64, req: &Request) -> Result<Handle, Errno> {
+        let h = self.handles().get(fh).ok_or(Errno::EBADF)?;
+        if owned_by(h.uid, req.uid(), req.pid()) {
+            Ok(h)
+        } else {
+            Err(Errno::EBADF)
+        }
+    }
+
+    /// The directory snapshot `fh`, if the caller is the user who opened it (else EBADF).
+    fn dir_handle(&self, fh: u64, req: &Request) -> Result<Arc<Vec<DirSnapshotEntry>>, Errno> {
+        let (uid, entries) = self.handles().dir(fh).ok_or(Errno::EBADF)?;
+        if owned_by(uid, req.uid(), req.pid()) {
+            Ok(entries)
+        } else {
+            Err(Errno::EBADF)
+        }
+    }
+
+    /// The text of the root's `user.smb3fs.status` attribute (`smb3fs status` prints it).
+    fn status_text(&self) -> String {
+        let i = self.client.info();
+        format!(
+            "server:    {}\nshare:     {}\ndialect:   {}\ncipher:    {}\nencrypted: {}\n\
+             signing:   {}\nsession:   {}\n",
+            self.cfg.server,
+            i.share,
+            i.dialect_name(),
+            i.cipher.map(|c| c.name()).unwrap_or("none"),
+            if i.encrypted { "yes" } else { "no" },
+            i.signing.name(),
+            if self.client.is_connected() {
+                "up"
+            } else {
+                "down (remount to reconnect)"
+            },
+        )
+    }
+
     /// Give the node at `path` (open through the mount) a hidden name so the name is free at once
     /// while the open handles keep working; it is deleted at the last release.
     async fn hide_open(&self, ino: u64, path: &str) -> Result<(), Errno> {
@@ -188,7 +239,7 @@ impl Shared {
             r.map_err(|e| errno(&e))?;
         }
         if !changes {
-            if let Some(a) = self.inodes().fresh(ino, |a| self.ttl(a)) {
+            if let Some(a) = self.inodes().fresh(ino, |a| self.cfg.attr.ttl(a)) {
                 return Ok(a);
             }
         }
@@ -224,6 +275,20 @@ impl Shared {
             .await
             .map_err(|e| errno(&e))?;
         Ok(out)
+    }
+}
+
+/// The root's extended attribute that reports the session (`smb3fs status MOUNTPOINT`).
+pub const STATUS_XATTR: &str = "user.smb3fs.status";
+
+/// Answer a getxattr/listxattr: the size when asked for it, ERANGE when the buffer is too small.
+fn xattr_reply(reply: ReplyXattr, size: u32, data: &[u8]) {
+    if size == 0 {
+        reply.size(data.len() as u32)
+    } else if (size as usize) < data.len() {
+        reply.error(Errno::ERANGE)
+    } else {
+        reply.data(data)
     }
 }
 
@@ -271,7 +336,8 @@ impl Filesystem for Smb3Fs {
         });
     }
 
-    fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
+    fn lookup(&self, req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
+        allowed!(self, req, reply);
         let path = tryr!(reply, self.s.child(parent.0, name));
         let cached = {
             let mut t = self.s.inodes();
@@ -307,7 +373,8 @@ impl Filesystem for Smb3Fs {
         self.s.inodes().forget(ino.0, nlookup);
     }
 
-    fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
+    fn getattr(&self, req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
+        allowed!(self, req, reply);
         let ino = ino.0;
         if let Some(a) = self.s.inodes().fresh(ino, |a| self.s.cfg.attr.ttl(a)) {
             return reply.attr(&self.s.ttl(&a), &self.s.file_attr(ino, &a));
@@ -322,7 +389,7 @@ impl Filesystem for Smb3Fs {
 
     fn setattr(
         &self,
-        _req: &Request,
+        req: &Request,
         ino: INodeNo,
         mode: Option<u32>,
         uid: Option<u32>,
@@ -338,6 +405,7 @@ impl Filesystem for Smb3Fs {
         _flags: Option<fuser::BsdFileFlags>,
         reply: ReplyAttr,
     ) {
+        allowed!(self, req, reply);
         let ino = ino.0;
         let req = SetAttr {
             mode,
@@ -346,7 +414,10 @@ impl Filesystem for Smb3Fs {
             size,
             atime,
             mtime,
-            fh: fh.map(|f| f.0),
+            // Another user's handle is never used on this caller's behalf.
+            fh: fh
+                .map(|f| f.0)
+                .filter(|f| self.s.file_handle(*f, req).is_ok()),
         };
         self.spawn(|s| async move {
             // A truncate or time change must come after the writes before it.
@@ -358,14 +429,15 @@ impl Filesystem for Smb3Fs {
         });
     }
 
-    fn readlink(&self, _req: &Request, _ino: INodeNo, reply: ReplyData) {
+    fn readlink(&self, req: &Request, _ino: INodeNo, reply: ReplyData) {
+        allowed!(self, req, reply);
         // No symlinks without Unix extensions: nothing on the share is a link.
         reply.error(Errno::EINVAL);
     }
 
     fn mknod(
         &self,
-        _req: &Request,
+        req: &Request,
         _p: INodeNo,
         _n: &OsStr,
         _mode: u32,
@@ -373,6 +445,7 @@ impl Filesystem for Smb3Fs {
         _rdev: u32,
         reply: ReplyEntry,
     ) {
+        allowed!(self, req, reply);
         // Devices, FIFOs and sockets cannot be stored on an SMB share without Unix extensions.
         reply.error(if self.s.cfg.read_only {
             Errno::EROFS
@@ -383,12 +456,13 @@ impl Filesystem for Smb3Fs {
 
     fn symlink(
         &self,
-        _req: &Request,
+        req: &Request,
         _p: INodeNo,
         _n: &OsStr,
         _target: &std::path::Path,
         reply: ReplyEntry,
     ) {
+        allowed!(self, req, reply);
         reply.error(if self.s.cfg.read_only {
             Errno::EROFS
         } else {
@@ -396,7 +470,8 @@ impl Filesystem for Smb3Fs {
         });
     }
 
-    fn link(&self, _req: &Request, _ino: INodeNo, _np: INodeNo, _nn: &OsStr, reply: ReplyEntry) {
+    fn link(&self, req: &Request, _ino: INodeNo, _np: INodeNo, _nn: &OsStr, reply: ReplyEntry) {
+        allowed!(self, req, reply);
         reply.error(if self.s.cfg.read_only {
             Errno::EROFS
         } else {
@@ -406,13 +481,14 @@ impl Filesystem for Smb3Fs {
 
     fn mkdir(
         &self,
-        _req: &Request,
+        req: &Request,
         parent: INodeNo,
         name: &OsStr,
         _mode: u32,
         _umask: u32,
         reply: ReplyEntry,
     ) {
+        allowed!(self, req, reply);
         tryr!(reply, self.s.check_writable());
         let path = tryr!(reply, self.s.child(parent.0, name));
         self.spawn(|s| async move {
@@ -427,7 +503,8 @@ impl Filesystem for Smb3Fs {
         });
     }
 
-    fn unlink(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+    fn unlink(&self, req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+        allowed!(self, req, reply);
         tryr!(reply, self.s.check_writable());
         let path = tryr!(reply, self.s.child(parent.0, name));
         self.spawn(|s| async move {
@@ -451,7 +528,8 @@ impl Filesystem for Smb3Fs {
         });
     }
 
-    fn rmdir(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+    fn rmdir(&self, req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+        allowed!(self, req, reply);
         tryr!(reply, self.s.check_writable());
         let path = tryr!(reply, self.s.child(parent.0, name));
         self.spawn(|s| async move {
@@ -470,7 +548,7 @@ impl Filesystem for Smb3Fs {
 
     fn rename(
         &self,
-        _req: &Request,
+        req: &Request,
         parent: INodeNo,
         name: &OsStr,
         newparent: INodeNo,
@@ -478,6 +556,7 @@ impl Filesystem for Smb3Fs {
         flags: RenameFlags,
         reply: ReplyEmpty,
     ) {
+        allowed!(self, req, reply);
         let from = tryr!(reply, self.s.child(parent.0, name));
         let to = tryr!(reply, self.s.child(newparent.0, newname));
         self.spawn(|s| async move {
@@ -488,7 +567,9 @@ impl Filesystem for Smb3Fs {
         });
     }
 
-    fn open(&self, _req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
+    fn open(&self, req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
+        allowed!(self, req, reply);
+        let uid = req.uid();
         let ino = ino.0;
         let writable = flags.acc_mode() != OpenAccMode::O_RDONLY;
         if writable {
@@ -513,6 +594,7 @@ impl Filesystem for Smb3Fs {
                         ino,
                         write_through,
                         writable,
+                        uid,
                     });
                     reply.opened(FileHandle(fh), FopenFlags::empty())
                 }
@@ -523,7 +605,7 @@ impl Filesystem for Smb3Fs {
 
     fn create(
         &self,
-        _req: &Request,
+        req: &Request,
         parent: INodeNo,
         name: &OsStr,
         _mode: u32,
@@ -531,6 +613,8 @@ impl Filesystem for Smb3Fs {
         flags: i32,
         reply: ReplyCreate,
     ) {
+        allowed!(self, req, reply);
+        let uid = req.uid();
         tryr!(reply, self.s.check_writable());
         let path = tryr!(reply, self.s.child(parent.0, name));
         let disposition = if flags & libc::O_EXCL != 0 {
@@ -555,6 +639,7 @@ impl Filesystem for Smb3Fs {
                         ino,
                         write_through,
                         writable: true,
+                        uid,
                     });
                     reply.created(&ttl, &attr, GEN, FileHandle(fh), FopenFlags::empty())
                 }
@@ -565,7 +650,7 @@ impl Filesystem for Smb3Fs {
 
     fn read(
         &self,
-        _req: &Request,
+        req: &Request,
         _ino: INodeNo,
         fh: FileHandle,
         offset: u64,
@@ -574,7 +659,8 @@ impl Filesystem for Smb3Fs {
         _lock: Option<LockOwner>,
         reply: ReplyData,
     ) {
-        let h = tryr!(reply, self.s.handles().get(fh.0).ok_or(Errno::EBADF));
+        allowed!(self, req, reply);
+        let h = tryr!(reply, self.s.file_handle(fh.0, req));
         self.spawn(|s| async move {
             match s.io.read(h.ino, fh.0, h.file_id, offset, size).await {
                 Ok(data) => reply.data(&data),
@@ -585,7 +671,7 @@ impl Filesystem for Smb3Fs {
 
     fn write(
         &self,
-        _req: &Request,
+        req: &Request,
         _ino: INodeNo,
         fh: FileHandle,
         offset: u64,
@@ -595,8 +681,9 @@ impl Filesystem for Smb3Fs {
         _lock: Option<LockOwner>,
         reply: ReplyWrite,
     ) {
+        allowed!(self, req, reply);
         tryr!(reply, self.s.check_writable());
-        let h = tryr!(reply, self.s.handles().get(fh.0).ok_or(Errno::EBADF));
+        let h = tryr!(reply, self.s.file_handle(fh.0, req));
         let data = data.to_vec();
         self.s.inodes().invalidate(h.ino);
         self.spawn(|s| async move {
@@ -618,12 +705,13 @@ impl Filesystem for Smb3Fs {
 
     fn flush(
         &self,
-        _req: &Request,
+        req: &Request,
         ino: INodeNo,
         _fh: FileHandle,
         _lock: LockOwner,
         reply: ReplyEmpty,
     ) {
+        allowed!(self, req, reply);
         // Every close: the writes queued behind it must have reached the server, and a failure
         // among them is reported here, to close().
         self.spawn(|s| async move {
@@ -667,13 +755,14 @@ impl Filesystem for Smb3Fs {
 
     fn fsync(
         &self,
-        _req: &Request,
+        req: &Request,
         _ino: INodeNo,
         fh: FileHandle,
         _datasync: bool,
         reply: ReplyEmpty,
     ) {
-        let h = tryr!(reply, self.s.handles().get(fh.0).ok_or(Errno::EBADF));
+        allowed!(self, req, reply);
+        let h = tryr!(reply, self.s.file_handle(fh.0, req));
         self.spawn(|s| async move {
             if let Err(e) = s.io.settle_and_take_error(h.ino).await {
                 return reply.error(e);
@@ -687,11 +776,13 @@ impl Filesystem for Smb3Fs {
         });
     }
 
-    fn opendir(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
+    fn opendir(&self, req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
+        allowed!(self, req, reply);
+        let uid = req.uid();
         self.spawn(|s| async move {
             match s.list(ino.0).await {
                 Ok(entries) => {
-                    let fh = s.handles().insert_dir(entries);
+                    let fh = s.handles().insert_dir(uid, entries);
                     reply.opened(FileHandle(fh), FopenFlags::empty())
                 }
                 Err(e) => reply.error(e),
@@ -701,13 +792,14 @@ impl Filesystem for Smb3Fs {
 
     fn readdir(
         &self,
-        _req: &Request,
+        req: &Request,
         ino: INodeNo,
         fh: FileHandle,
         offset: u64,
         mut reply: ReplyDirectory,
     ) {
-        let entries = tryr!(reply, self.s.handles().dir(fh.0).ok_or(Errno::EBADF));
+        allowed!(self, req, reply);
+        let entries = tryr!(reply, self.s.dir_handle(fh.0, req));
         let dir_path = tryr!(reply, self.s.path(ino.0));
         let parent_ino = self
             .s
@@ -747,13 +839,14 @@ impl Filesystem for Smb3Fs {
 
     fn readdirplus(
         &self,
-        _req: &Request,
+        req: &Request,
         ino: INodeNo,
         fh: FileHandle,
         offset: u64,
         mut reply: ReplyDirectoryPlus,
     ) {
-        let entries = tryr!(reply, self.s.handles().dir(fh.0).ok_or(Errno::EBADF));
+        allowed!(self, req, reply);
+        let entries = tryr!(reply, self.s.dir_handle(fh.0, req));
         let dir_path = tryr!(reply, self.s.path(ino.0));
         let mut t = self.s.inodes();
         let dir_attrs = t.get(ino.0).map(|n| n.attrs).unwrap_or_default();
@@ -824,17 +917,19 @@ impl Filesystem for Smb3Fs {
 
     fn fsyncdir(
         &self,
-        _req: &Request,
+        req: &Request,
         _ino: INodeNo,
         _fh: FileHandle,
         _datasync: bool,
         reply: ReplyEmpty,
     ) {
+        allowed!(self, req, reply);
         // Directory changes are made synchronously on the server.
         reply.ok();
     }
 
-    fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {
+    fn statfs(&self, req: &Request, _ino: INodeNo, reply: ReplyStatfs) {
+        allowed!(self, req, reply);
         self.spawn(|s| async move {
             match s.client.statfs().await {
                 Ok(f) => {
@@ -860,7 +955,7 @@ impl Filesystem for Smb3Fs {
     // `rsync -X` and friends skip them quietly.
     fn setxattr(
         &self,
-        _req: &Request,
+        req: &Request,
         _ino: INodeNo,
         _name: &OsStr,
         _value: &[u8],
@@ -868,33 +963,36 @@ impl Filesystem for Smb3Fs {
         _pos: u32,
         reply: ReplyEmpty,
     ) {
+        allowed!(self, req, reply);
         reply.error(Errno::ENOTSUP);
     }
 
-    fn getxattr(
-        &self,
-        _req: &Request,
-        _ino: INodeNo,
-        _name: &OsStr,
-        _size: u32,
-        reply: ReplyXattr,
-    ) {
-        reply.error(Errno::ENOTSUP);
-    }
-
-    fn listxattr(&self, _req: &Request, _ino: INodeNo, size: u32, reply: ReplyXattr) {
-        if size == 0 {
-            reply.size(0)
-        } else {
-            reply.data(&[])
+    fn getxattr(&self, req: &Request, ino: INodeNo, name: &OsStr, size: u32, reply: ReplyXattr) {
+        allowed!(self, req, reply);
+        if ino.0 != 1 || name.as_bytes() != STATUS_XATTR.as_bytes() {
+            return reply.error(Errno::ENOTSUP);
         }
+        xattr_reply(reply, size, self.s.status_text().as_bytes());
     }
 
-    fn removexattr(&self, _req: &Request, _ino: INodeNo, _name: &OsStr, reply: ReplyEmpty) {
+    fn listxattr(&self, req: &Request, ino: INodeNo, size: u32, reply: ReplyXattr) {
+        allowed!(self, req, reply);
+        // Only the root has one: the status.
+        let names = if ino.0 == 1 {
+            format!("{STATUS_XATTR}\0")
+        } else {
+            String::new()
+        };
+        xattr_reply(reply, size, names.as_bytes());
+    }
+
+    fn removexattr(&self, req: &Request, _ino: INodeNo, _name: &OsStr, reply: ReplyEmpty) {
+        allowed!(self, req, reply);
         reply.error(Errno::ENOTSUP);
     }
 
-    fn access(&self, _req: &Request, ino: INodeNo, mask: AccessFlags, reply: ReplyEmpty) {
+    fn access(&self, req: &Request, ino: INodeNo, mask: AccessFlags, reply: ReplyEmpty) {
+        allowed!(self, req, reply);
         if mask.contains(AccessFlags::W_OK) {
             tryr!(reply, self.s.check_writable());
             let ro =
