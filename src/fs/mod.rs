@@ -22,6 +22,7 @@ pub mod errno;
 pub mod handles;
 pub mod inode;
 pub mod io;
+mod listing;
 pub mod mount;
 pub mod names;
 mod ops;
@@ -49,6 +50,8 @@ pub struct FsConfig {
     pub write_through: bool,
     /// SFM mapping of `" * : < > ? \ |` (mapposix, on by default).
     pub map_names: bool,
+    /// Bound on the directory cache's entries (`dircache_max`).
+    pub dircache_max: usize,
 }
 
 impl FsConfig {
@@ -70,6 +73,9 @@ impl FsConfig {
             read_only: o.read_only,
             write_through: o.write_through,
             map_names: o.mapposix.unwrap_or(true),
+            dircache_max: o
+                .dircache_max
+                .unwrap_or(crate::cache::DEFAULT_MAX_ENTRIES),
         }
     }
 }
@@ -101,7 +107,10 @@ impl Smb3Fs {
             s: Arc::new(Shared {
                 client: client.clone(),
                 rt,
-                inodes: Mutex::new(InodeTable::new(root)),
+                inodes: Mutex::new(InodeTable::with_dircache(
+                    root,
+                    crate::cache::DirCache::new(cfg.dircache_max, cfg.attr.dir_ttl),
+                )),
                 handles: Mutex::new(Handles::default()),
                 io: io::FileIo::new(client.clone()),
                 cfg,
@@ -130,8 +139,15 @@ impl Shared {
             .ok_or(Errno::ENOENT)
     }
 
-    /// Server-side path of `name` in directory `parent`.
+    /// Server-side path of `name` in directory `parent`, in the letter case the server stores
+    /// it when a cached listing knows the name.
     fn child(&self, parent: u64, name: &OsStr) -> Result<String, Errno> {
+        let path = self.child_raw(parent, name)?;
+        Ok(self.inodes().resolve(&path))
+    }
+
+    /// Server-side path of `name` in directory `parent`, spelled as given.
+    fn child_raw(&self, parent: u64, name: &OsStr) -> Result<String, Errno> {
         let bytes = name.as_bytes();
         if bytes.len() > NAME_MAX * 4
             || std::str::from_utf8(bytes)

@@ -14,6 +14,7 @@ use fuser::{
 
 use super::errno::errno;
 use super::handles::{DirSnapshotEntry, Handle};
+use super::inode::CachedLookup;
 use super::{names, Shared, Smb3Fs};
 use crate::client::{FileAttrs, OpenOptions};
 use crate::proto::create::{
@@ -24,6 +25,8 @@ use crate::proto::info::FileBasicInformation;
 use crate::proto::NtStatus;
 
 const GEN: Generation = Generation(0);
+/// Extended attribute holding a file's name as the server stores it.
+const NORMALIZED_NAME_XATTR: &str = "user.smb3fs.normalized_name";
 /// Largest FUSE read/write request we ask the kernel for.
 const MAX_IO: u32 = 1024 * 1024;
 
@@ -85,6 +88,13 @@ impl Shared {
             Err(e) if errno(&e) == Errno::ENOENT => None,
             Err(e) => return Err(errno(&e)),
         };
+        // The same file under another spelling (a case-only rename): nothing is replaced.
+        let same = |d: &FileAttrs| {
+            (d.index_number != 0 && d.index_number == src.index_number)
+                || crate::cache::fold_eq(&from, &to)
+        };
+        let dst = dst.filter(|d| !same(d));
+        let to_existing = self.inodes().resolve(&to);
         if let Some(d) = dst {
             if noreplace {
                 return Err(Errno::EEXIST);
@@ -95,14 +105,14 @@ impl Shared {
                         return Err(Errno::EINVAL);
                     }
                     self.client.rmdir(&to).await.map_err(|e| errno(&e))?;
-                    self.inodes().remove_path(&to);
+                    self.inodes().remove_path(&to_existing);
                 }
                 (true, false) => return Err(Errno::ENOTDIR),
                 (false, true) => return Err(Errno::EISDIR),
                 (false, false) => {
-                    let target = self.inodes().ino_of(&to);
+                    let target = self.inodes().ino_of(&to_existing);
                     if let Some(ino) = target.filter(|i| self.handles().is_open(*i)) {
-                        self.hide_open(ino, &to).await?;
+                        self.hide_open(ino, &to_existing).await?;
                     }
                 }
             }
@@ -205,25 +215,7 @@ impl Shared {
     }
 
     async fn list(&self, ino: u64) -> Result<Vec<DirSnapshotEntry>, Errno> {
-        let path = self.path(ino)?;
-        let map = self.cfg.map_names;
-        let mut out = Vec::new();
-        self.client
-            .list_dir_with(&path, |batch| {
-                for e in batch {
-                    if names::is_hidden(&e.name) {
-                        continue;
-                    }
-                    out.push(DirSnapshotEntry {
-                        name: names::from_server(&e.name, map),
-                        server_name: e.name,
-                        attrs: e.attrs,
-                    });
-                }
-            })
-            .await
-            .map_err(|e| errno(&e))?;
-        Ok(out)
+        self.list_cached(ino).await
     }
 }
 
@@ -272,28 +264,35 @@ impl Filesystem for Smb3Fs {
     }
 
     fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
-        let path = tryr!(reply, self.s.child(parent.0, name));
-        let cached = {
-            let mut t = self.s.inodes();
-            let ino = t.ino_of(&path);
-            match ino.and_then(|i| t.fresh(i, |a| self.s.cfg.attr.ttl(a)).map(|a| (i, a))) {
-                Some((i, a)) => {
-                    t.upsert(&path, a, true);
-                    Some((i, a))
-                }
-                None => None,
+        let path = tryr!(reply, self.s.child_raw(parent.0, name));
+        // A valid listing of the parent answers in any letter case, positively or not.
+        let cached = self
+            .s
+            .inodes()
+            .lookup_cached(&path, |a| self.s.cfg.attr.ttl(a));
+        let path = match cached {
+            CachedLookup::Hit(stored, a) => {
+                let (ttl, attr) = self.s.entry(&stored, a);
+                return reply.entry(&ttl, &attr, GEN);
             }
+            CachedLookup::Absent => return reply.error(Errno::ENOENT),
+            CachedLookup::Miss(path) => path,
         };
-        if let Some((ino, a)) = cached {
-            return reply.entry(&self.s.ttl(&a), &self.s.file_attr(ino, &a), GEN);
-        }
         self.spawn(|s| async move {
             let known = s.inodes().ino_of(&path);
             if let Some(ino) = known {
                 s.io.settle(ino).await;
             }
-            match s.client.stat(&path).await {
-                Ok(a) => {
+            match s.client.stat_named(&path).await {
+                Ok((a, stored)) => {
+                    // Register the name as the server stores it, so that every spelling of one
+                    // name reaches one node.
+                    let path = match stored {
+                        Some(n) if crate::cache::fold_eq(&n, names::file_name(&path)) => {
+                            names::join(names::parent_of(&path), &n)
+                        }
+                        _ => path,
+                    };
                     let (ttl, attr) = s.entry(&path, a);
                     reply.entry(&ttl, &attr, GEN)
                 }
@@ -479,7 +478,8 @@ impl Filesystem for Smb3Fs {
         reply: ReplyEmpty,
     ) {
         let from = tryr!(reply, self.s.child(parent.0, name));
-        let to = tryr!(reply, self.s.child(newparent.0, newname));
+        // As typed: `mv readme README` changes the stored letter case.
+        let to = tryr!(reply, self.s.child_raw(newparent.0, newname));
         self.spawn(|s| async move {
             match s.do_rename(from, to, flags).await {
                 Ok(()) => reply.ok(),
@@ -657,7 +657,9 @@ impl Filesystem for Smb3Fs {
                     log::warn!("could not delete '{hidden}' (unlinked while open): {e}");
                 }
             }
-            s.inodes().invalidate(h.ino);
+            if h.writable {
+                s.inodes().invalidate(h.ino);
+            }
             match closed.map_err(|e| errno(&e)).and(pending) {
                 Ok(()) => reply.ok(),
                 Err(e) => reply.error(e),
@@ -874,12 +876,46 @@ impl Filesystem for Smb3Fs {
     fn getxattr(
         &self,
         _req: &Request,
-        _ino: INodeNo,
-        _name: &OsStr,
-        _size: u32,
+        ino: INodeNo,
+        name: &OsStr,
+        size: u32,
         reply: ReplyXattr,
     ) {
-        reply.error(Errno::ENOTSUP);
+        // The one attribute we have: the name as the server stores it.
+        if name.as_encoded_bytes() != NORMALIZED_NAME_XATTR.as_bytes() {
+            return reply.error(Errno::ENOTSUP);
+        }
+        let (path, listed) = {
+            let t = self.s.inodes();
+            let n = tryr!(reply, t.get(ino.0).ok_or(Errno::ENOENT));
+            (n.path.clone(), t.listed_name(&n.path))
+        };
+        let map = self.s.cfg.map_names;
+        let answer = move |reply: ReplyXattr, stored: &str| {
+            let value = names::from_server(stored, map);
+            if size == 0 {
+                reply.size(value.len() as u32)
+            } else if (size as usize) < value.len() {
+                reply.error(Errno::ERANGE)
+            } else {
+                reply.data(value.as_bytes())
+            }
+        };
+        if path.is_empty() {
+            return answer(reply, "");
+        }
+        if let Some(stored) = listed {
+            return answer(reply, &stored);
+        }
+        self.spawn(|s| async move {
+            match s.client.normalized_name(&path).await {
+                Ok(n) => {
+                    let n = n.trim_end_matches('\\');
+                    answer(reply, n.rsplit(['\\', '/']).next().unwrap_or(n))
+                }
+                Err(e) => reply.error(errno(&e)),
+            }
+        });
     }
 
     fn listxattr(&self, _req: &Request, _ino: INodeNo, size: u32, reply: ReplyXattr) {
