@@ -863,14 +863,34 @@ impl Filesystem for Smb3Fs {
     fn setxattr(
         &self,
         _req: &Request,
-        _ino: INodeNo,
-        _name: &OsStr,
-        _value: &[u8],
+        ino: INodeNo,
+        name: &OsStr,
+        value: &[u8],
         _flags: i32,
         _pos: u32,
         reply: ReplyEmpty,
     ) {
-        reply.error(Errno::ENOTSUP);
+        if name.as_encoded_bytes() != NORMALIZED_NAME_XATTR.as_bytes() {
+            return reply.error(Errno::ENOTSUP);
+        }
+        // Setting the stored name to another spelling of it changes its letter case: the one
+        // way to do that through the mount, as the kernel and `mv` see both spellings as the
+        // same file and do nothing.
+        let from = tryr!(reply, self.s.path(ino.0));
+        let new = tryr!(
+            reply,
+            names::to_server(value, self.s.cfg.map_names).ok_or(Errno::EINVAL)
+        );
+        if from.is_empty() || !crate::cache::fold_eq(names::file_name(&from), &new) {
+            return reply.error(Errno::EINVAL);
+        }
+        let to = names::join(names::parent_of(&from), &new);
+        self.spawn(|s| async move {
+            match s.do_rename(from, to, RenameFlags::empty()).await {
+                Ok(()) => reply.ok(),
+                Err(e) => reply.error(e),
+            }
+        });
     }
 
     fn getxattr(
