@@ -63,7 +63,10 @@ impl Mount {
             if let Ok(Some(status)) = child.try_wait() {
                 panic!("smb3fs mount exited early: {status}");
             }
-            assert!(t.elapsed() < Duration::from_secs(30), "mount did not appear");
+            assert!(
+                t.elapsed() < Duration::from_secs(30),
+                "mount did not appear"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         Mount {
@@ -88,7 +91,10 @@ impl Drop for Mount {
                 .status()
                 .map(|s| s.success());
             if !matches!(ok, Ok(true)) {
-                let _ = Command::new("fusermount3").arg("-uz").arg(&self.mp).status();
+                let _ = Command::new("fusermount3")
+                    .arg("-uz")
+                    .arg(&self.mp)
+                    .status();
             }
         }
         if let Some(mut c) = self.child.take() {
@@ -115,7 +121,11 @@ fn setup(name: &str, extra: &str) -> (Server, Mount, PathBuf, PathBuf) {
     let (local, share_path) = srv.test_dir(&format!("dc-{name}"));
     let m = Mount::new(&srv, name, extra);
     let dir = m.path(&share_path);
-    assert!(dir.is_dir(), "{} not visible through the mount", dir.display());
+    assert!(
+        dir.is_dir(),
+        "{} not visible through the mount",
+        dir.display()
+    );
     (srv, m, local, dir)
 }
 
@@ -220,7 +230,10 @@ fn cached_listing_is_served_within_the_ttl_and_follows_changes_through_the_mount
     fs::write(dir.join("made.txt"), b"through the mount").unwrap();
     fs::create_dir(dir.join("sub")).unwrap();
     fs::rename(dir.join("made.txt"), dir.join("made2.txt")).unwrap();
-    assert_eq!(names(&dir), set(&["kept.txt", "made2.txt", "old.txt", "sub"]));
+    assert_eq!(
+        names(&dir),
+        set(&["kept.txt", "made2.txt", "old.txt", "sub"])
+    );
     assert_eq!(fs::metadata(dir.join("made2.txt")).unwrap().len(), 17);
     // A write through the mount changes the size in the listing (`ls -l` reads it).
     fs::write(dir.join("made2.txt"), b"0123456789012345678901234").unwrap();
@@ -283,7 +296,11 @@ fn lookups_in_any_letter_case_reach_the_stored_name() {
     let m2 = Mount::new(&srv, "case2", "actimeo=60");
     let dir2 = m2.path(dir.strip_prefix(&m.mp).unwrap().to_str().unwrap());
     assert_eq!(
-        getfattr(&dir2.join("cold/stored.NAME"), "user.smb3fs.normalized_name").unwrap(),
+        getfattr(
+            &dir2.join("cold/stored.NAME"),
+            "user.smb3fs.normalized_name"
+        )
+        .unwrap(),
         "Stored.Name"
     );
     assert_eq!(
@@ -373,7 +390,10 @@ fn hundred_thousand_files_list_completely() {
     fs::create_dir(&big).unwrap();
     let t = Instant::now();
     server_files(&big, 100_000);
-    eprintln!("created 100,000 files on the server's disk in {:?}", t.elapsed());
+    eprintln!(
+        "created 100,000 files on the server's disk in {:?}",
+        t.elapsed()
+    );
     let want: BTreeSet<String> = fs::read_dir(&big)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -393,9 +413,7 @@ fn hundred_thousand_files_list_completely() {
     assert_eq!(got.len(), 100_000, "no duplicates, nothing missing");
     assert_eq!(got.into_iter().collect::<BTreeSet<_>>(), want);
     let (warm, _) = timed_ls(&mdir, "-l");
-    eprintln!(
-        "100,000 entries: ls -l cold {cold:?}, ls -f {list:?}, ls -l warm {warm:?}"
-    );
+    eprintln!("100,000 entries: ls -l cold {cold:?}, ls -f {list:?}, ls -l warm {warm:?}");
 }
 
 #[test]

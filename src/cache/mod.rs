@@ -189,9 +189,8 @@ impl Listing {
         self.stale += e.attrs.stale as usize;
         self.entries.push(e);
         let entries = &self.entries;
-        self.index.insert_unique(hash, i, |&j| {
-            fold_hash(hs, &entries[j as usize].name)
-        });
+        self.index
+            .insert_unique(hash, i, |&j| fold_hash(hs, &entries[j as usize].name));
     }
 
     fn remove(&mut self, hs: &RandomState, i: usize) -> Entry {
@@ -352,7 +351,13 @@ impl DirCache {
     /// Cache the complete listing of `dir`, fetched starting at `fetched`. Returns false (and
     /// caches nothing) when it is larger than the whole cache, when the cache is off, or when
     /// the directory changed through the mount while it was being fetched.
-    pub fn insert(&mut self, dir: &str, ticket: u64, entries: Vec<Entry>, fetched: Instant) -> bool {
+    pub fn insert(
+        &mut self,
+        dir: &str,
+        ticket: u64,
+        entries: Vec<Entry>,
+        fetched: Instant,
+    ) -> bool {
         let unchanged = self.end(dir) == Some(ticket);
         self.drop_dir(dir);
         if !unchanged || entries.len() > self.max_entries {
@@ -441,7 +446,12 @@ impl DirCache {
                 if new.index_number == 0 {
                     new.index_number = old.index_number;
                 }
-                if old.stale && (CompactAttrs { stale: false, ..old }) == new {
+                if old.stale
+                    && (CompactAttrs {
+                        stale: false,
+                        ..old
+                    }) == new
+                {
                     // Only what was known before the change: still stale.
                     return;
                 }
@@ -449,7 +459,13 @@ impl DirCache {
                 l.entries[i].attrs = new;
                 if &*l.entries[i].name != name {
                     l.remove(&hs, i);
-                    l.push(&hs, Entry { name: name.into(), attrs: new });
+                    l.push(
+                        &hs,
+                        Entry {
+                            name: name.into(),
+                            attrs: new,
+                        },
+                    );
                 }
             }
             None => {
@@ -502,12 +518,7 @@ impl DirCache {
         for k in keys {
             self.drop_dir(&k);
         }
-        let inflight: Vec<Box<str>> = self
-            .inflight
-            .keys()
-            .filter(|k| under(k))
-            .cloned()
-            .collect();
+        let inflight: Vec<Box<str>> = self.inflight.keys().filter(|k| under(k)).cloned().collect();
         for k in inflight {
             self.touched(&k);
         }
@@ -671,14 +682,27 @@ mod tests {
         c.mark_stale("d", "new");
         assert_eq!(c.stale_names("d").unwrap(), vec!["new".to_string()]);
         c.upsert("d", "new", a(7, 2));
-        assert!(matches!(c.lookup("d", "new"), Lookup::Found { stale: true, .. }));
+        assert!(matches!(
+            c.lookup("d", "new"),
+            Lookup::Found { stale: true, .. }
+        ));
         c.upsert("d", "new", a(7, 10));
-        assert!(matches!(c.lookup("d", "new"), Lookup::Found { stale: false, .. }));
+        assert!(matches!(
+            c.lookup("d", "new"),
+            Lookup::Found { stale: false, .. }
+        ));
         assert!(c.stale_names("d").unwrap().is_empty());
         // Case-only rename.
         c.rename("d", "f0", "d", "F0");
         assert_eq!(found(c.lookup("d", "f0")).0, "F0");
-        assert_eq!(c.map_entries("d", |e| e.name().to_string()).unwrap().iter().filter(|n| n.eq_ignore_ascii_case("f0")).count(), 1);
+        assert_eq!(
+            c.map_entries("d", |e| e.name().to_string())
+                .unwrap()
+                .iter()
+                .filter(|n| n.eq_ignore_ascii_case("f0"))
+                .count(),
+            1
+        );
         // Renaming a directory forgets the listings below it.
         let mut dir = a(500, 0);
         dir.attributes = FILE_ATTRIBUTE_DIRECTORY;

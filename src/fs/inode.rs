@@ -82,10 +82,7 @@ impl InodeTable {
             by_path: HashMap::new(),
             next_generated: GENERATED_BASE,
             root_index: root_attrs.index_number,
-            dirs: DirCache::new(
-                crate::cache::DEFAULT_MAX_ENTRIES,
-                Duration::from_secs(1),
-            ),
+            dirs: DirCache::new(crate::cache::DEFAULT_MAX_ENTRIES, Duration::from_secs(1)),
         };
         let root = Node {
             path: String::new(),

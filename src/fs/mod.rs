@@ -73,9 +73,7 @@ impl FsConfig {
             read_only: o.read_only,
             write_through: o.write_through,
             map_names: o.mapposix.unwrap_or(true),
-            dircache_max: o
-                .dircache_max
-                .unwrap_or(crate::cache::DEFAULT_MAX_ENTRIES),
+            dircache_max: o.dircache_max.unwrap_or(crate::cache::DEFAULT_MAX_ENTRIES),
         }
     }
 }

@@ -893,14 +893,7 @@ impl Filesystem for Smb3Fs {
         });
     }
 
-    fn getxattr(
-        &self,
-        _req: &Request,
-        ino: INodeNo,
-        name: &OsStr,
-        size: u32,
-        reply: ReplyXattr,
-    ) {
+    fn getxattr(&self, _req: &Request, ino: INodeNo, name: &OsStr, size: u32, reply: ReplyXattr) {
         // The one attribute we have: the name as the server stores it.
         if name.as_encoded_bytes() != NORMALIZED_NAME_XATTR.as_bytes() {
             return reply.error(Errno::ENOTSUP);
