@@ -188,6 +188,15 @@ impl InodeTable {
         self.dirs.peek_entry(dir, name).map(|(n, ..)| n)
     }
 
+    /// The server says `path` does not exist: drop it from the cached listings (the node, if
+    /// any, is left to the caller, as the kernel may still hold it).
+    pub fn gone(&mut self, path: &str) {
+        if let Some((dir, name)) = split(path) {
+            self.dirs.remove(dir, name);
+            self.dirs.remove_tree(path);
+        }
+    }
+
     /// Fresh attributes for `path` from the server (refreshing a stale listed entry), whether
     /// or not the kernel knows the node.
     pub fn refresh(&mut self, path: &str, attrs: FileAttrs) {

@@ -12,7 +12,8 @@
 //! - Everything the kernel caches (attributes, entries) is given the `actimeo` TTL, and changes
 //!   made through the mount update or invalidate our own cache at once.
 //!
-//! Submodules: [`inode`] (inode numbers and paths, attribute cache), [`handles`] (open files
+//! Submodules: [`inode`] (inode numbers and paths, attribute cache, and the directory cache of
+//! [`crate::cache`] with its hooks; `listing` feeds it), [`handles`] (open files
 //! and directory snapshots, unlink-while-open), [`names`] (UTF-8 and the SFM character mapping),
 //! [`attr`] (stat data), [`errno`] (the one error mapping), [`mount`] (mounting, daemon mode,
 //! signals).
@@ -204,7 +205,13 @@ impl Shared {
             None if unlinked => return Err(Errno::ENOENT),
             None => self.client.stat(&path).await,
         };
-        let a = r.map_err(|e| errno::errno(&e))?;
+        let a = r.map_err(|e| {
+            let e = errno::errno(&e);
+            if e == Errno::ENOENT && !unlinked {
+                self.inodes().gone(&path);
+            }
+            e
+        })?;
         self.inodes().set_attrs(ino, a);
         Ok(a)
     }

@@ -296,7 +296,13 @@ impl Filesystem for Smb3Fs {
                     let (ttl, attr) = s.entry(&path, a);
                     reply.entry(&ttl, &attr, GEN)
                 }
-                Err(e) => reply.error(errno(&e)),
+                Err(e) => {
+                    let e = errno(&e);
+                    if e == Errno::ENOENT {
+                        s.inodes().gone(&path);
+                    }
+                    reply.error(e)
+                }
             }
         });
     }
