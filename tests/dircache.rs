@@ -372,6 +372,25 @@ fn case_only_rename_shows_at_once() {
     assert_eq!(names(&local), set(&["README", "SubDir"]));
 }
 
+#[tokio::test]
+async fn the_server_reports_the_stored_spelling() {
+    let srv = server();
+    let (local, share_path) = srv.test_dir("dc-stat-named");
+    server_write(&srv, &local.join("Mixed.Case"), b"x");
+    let c = srv.connect().await;
+    let (a, name) = c
+        .stat_named(&format!("{share_path}/mIXED.cASE"))
+        .await
+        .unwrap();
+    assert_eq!((name.as_deref(), a.size), (Some("Mixed.Case"), 1));
+    let n = c
+        .normalized_name(&format!("{share_path}/MIXED.CASE"))
+        .await
+        .unwrap();
+    assert!(n.ends_with("Mixed.Case"), "{n}");
+    c.disconnect().await;
+}
+
 /// Create `n` empty files directly in the server's directory.
 fn server_files(dir: &Path, n: usize) -> BTreeSet<String> {
     (0..n)

@@ -360,7 +360,7 @@ impl DirCache {
     ) -> bool {
         let unchanged = self.end(dir) == Some(ticket);
         self.drop_dir(dir);
-        if !unchanged || entries.len() > self.max_entries {
+        if !unchanged || self.max_entries == 0 || entries.len() > self.max_entries {
             return false;
         }
         self.evict_to(self.max_entries - entries.len());
@@ -653,7 +653,8 @@ mod tests {
         // Disabled.
         let mut off = cache(0);
         assert!(!fill(&mut off, "a", &["1"]));
-        assert!(fill(&mut off, "e", &[]));
+        assert!(!fill(&mut off, "e", &[]));
+        assert_eq!(off.lookup("e", "x"), Lookup::Uncached);
     }
 
     #[test]

@@ -13,9 +13,8 @@ use super::handles::DirSnapshotEntry;
 use super::{names, Shared};
 use crate::cache::Entry;
 
-/// More stale entries than this (or than an eighth of the listing): list again rather than
-/// fetch each one's attributes.
-const MAX_STAT_REFRESH: usize = 32;
+/// More stale entries than this: list again rather than fetch each one's attributes.
+const MAX_STAT_REFRESH: usize = 64;
 
 impl Shared {
     fn snapshot_entry(&self, e: &Entry) -> DirSnapshotEntry {
@@ -35,8 +34,7 @@ impl Shared {
         if stale.is_empty() {
             return true;
         }
-        let total = self.inodes().dirs.listed(dir).unwrap_or(0);
-        if stale.len() > MAX_STAT_REFRESH.max(total / 8) {
+        if stale.len() > MAX_STAT_REFRESH {
             self.inodes().dirs.remove_tree(dir);
             return false;
         }
