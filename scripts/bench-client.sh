@@ -15,19 +15,12 @@ RUNS=3
 cargo build --release --quiet
 BIN=$PWD/target/release/smb3fs
 
-ROOT=$(mktemp -d /tmp/smb3fs-bench.XXXXXX)
-chmod 0755 "$ROOT"
-cleanup() {
-    bash scripts/samba.sh stop "$ROOT/samba" >/dev/null 2>&1 || true
-    rm -rf "$ROOT"
-}
-trap cleanup EXIT
-PORT=""
-for _ in 1 2 3 4 5; do
-    p=$((20000 + RANDOM % 20001))
-    if bash scripts/samba.sh start "$ROOT/samba" "$p" >/dev/null; then PORT=$p; break; fi
-done
-[[ -n $PORT ]] || { echo "bench: could not start smbd" >&2; exit 1; }
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
+trap smb3fs_private_cleanup EXIT
+smb3fs_private_samba smb3fs-bench-client
+ROOT=$SMB3FS_WORK
+PORT=$SMB3FS_PORT
 CRED=$ROOT/samba/credentials
 SHARE=$ROOT/samba/share
 UNC=//127.0.0.1:$PORT/share

@@ -34,23 +34,14 @@ fi
 cargo build --release --quiet
 bin=$PWD/target/release/smb3fs
 
-work=$(mktemp -d /tmp/smb3fs-bench.XXXXXX)
-chmod 755 "$work"
-sambadir=$work/samba
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
+trap smb3fs_private_cleanup EXIT
+smb3fs_private_samba smb3fs-bench
+work=$SMB3FS_WORK
+port=$SMB3FS_PORT
 mnt=$work/mnt
 mkdir -p "$mnt"
-port=$((20000 + RANDOM % 20000))
-
-cleanup() {
-    fusermount3 -u "$mnt" 2>/dev/null || fusermount3 -uz "$mnt" 2>/dev/null || true
-    bash scripts/samba.sh stop "$sambadir" >/dev/null 2>&1 || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-bash scripts/samba.sh start "$sambadir" "$port" >/dev/null 2>&1
-# shellcheck source=/dev/null
-source "$sambadir/env"
 share=$SMB3FS_TEST_SHARE_DIR
 unc=//127.0.0.1:$port/$SMB3FS_TEST_SHARE
 smbc=(smbclient "//127.0.0.1/$SMB3FS_TEST_SHARE" -p "$port" -A "$SMB3FS_TEST_CREDENTIALS" -m SMB3_11

@@ -10,21 +10,18 @@ source scripts/deps.sh
 cargo build --release --quiet
 BIN=$PWD/target/release/smb3fs
 
-ROOT=$(mktemp -d /tmp/smb3fs-capture.XXXXXX)
-chmod 0755 "$ROOT"
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
 TSHARK_PID=""
+# shellcheck disable=SC2317  # called from the EXIT trap
 cleanup() {
-    [[ -n $TSHARK_PID ]] && kill "$TSHARK_PID" 2>/dev/null
-    bash scripts/samba.sh stop "$ROOT/samba" >/dev/null 2>&1 || true
-    rm -rf "$ROOT"
+    if [[ -n $TSHARK_PID ]]; then kill "$TSHARK_PID" 2>/dev/null || true; fi
+    smb3fs_private_cleanup
 }
 trap cleanup EXIT
-PORT=""
-for _ in 1 2 3 4 5; do
-    p=$((20000 + RANDOM % 20001))
-    if bash scripts/samba.sh start "$ROOT/samba" "$p" >/dev/null; then PORT=$p; break; fi
-done
-[[ -n $PORT ]] || { echo "capture: could not start smbd" >&2; exit 1; }
+smb3fs_private_samba smb3fs-capture
+ROOT=$SMB3FS_WORK
+PORT=$SMB3FS_PORT
 CRED=$ROOT/samba/credentials
 UNC=//127.0.0.1:$PORT/share
 

@@ -25,28 +25,22 @@ step "building (cargo build --release)"
 cargo build --release --quiet
 bin=$PWD/target/release/smb3fs
 
-work=$(mktemp -d /tmp/smb3fs-demo.XXXXXX)
-chmod 755 "$work"
-sambadir=$work/samba
-mnt=$work/mnt
-mkdir -p "$mnt"
-port=$((20000 + RANDOM % 20000))
-
-cleanup() {
-    fusermount3 -u "$mnt" 2>/dev/null || fusermount3 -uz "$mnt" 2>/dev/null || true
-    bash scripts/samba.sh stop "$sambadir" >/dev/null 2>&1 || true
-    rm -rf "$work"
-}
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
 if ((check)); then
-    trap cleanup EXIT
+    trap smb3fs_private_cleanup EXIT
 else
-    trap 'echo "demo.sh: failed; cleaning up" >&2; cleanup' ERR
+    trap 'echo "demo.sh: failed; cleaning up" >&2; smb3fs_private_cleanup' ERR
 fi
 
-step "starting a private Samba on 127.0.0.1:$port (SMB 3.1.1, encryption required)"
-bash scripts/samba.sh start "$sambadir" "$port"
-# shellcheck source=/dev/null
-source "$sambadir/env"
+step "starting a private Samba on 127.0.0.1 (SMB 3.1.1, encryption required)"
+smb3fs_private_samba smb3fs-demo
+work=$SMB3FS_WORK
+sambadir=$SMB3FS_SAMBA_DIR
+port=$SMB3FS_PORT
+mnt=$work/mnt
+mkdir -p "$mnt"
+echo "smbd listening on 127.0.0.1:$port (files in $sambadir)"
 
 step "putting sample files in the share ($SMB3FS_TEST_SHARE_DIR)"
 share=$SMB3FS_TEST_SHARE_DIR
@@ -79,7 +73,7 @@ if ((check)); then
     step "unmounting and stopping Samba"
     fusermount3 -u "$mnt"
     for _ in $(seq 50); do grep -q " $mnt " /proc/self/mounts || break; sleep 0.1; done
-    ! grep -q " $mnt " /proc/self/mounts
+    if grep -q " $mnt " /proc/self/mounts; then echo "demo.sh: $mnt is still mounted" >&2; exit 1; fi
     bash scripts/samba.sh stop "$sambadir"
     echo "demo.sh --check: OK"
 else

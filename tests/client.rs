@@ -371,3 +371,36 @@ async fn tampered_response_drops_the_connection() {
         assert!(bytes.is_empty());
     }
 }
+
+#[tokio::test]
+async fn normalized_name_is_the_stored_spelling() {
+    let s = server();
+    let (local, dir) = s.test_dir("client-normalized");
+    std::fs::write(local.join("MixedCase.txt"), b"x").unwrap();
+    let c = s.connect().await;
+    let name = c
+        .normalized_name(&format!("{dir}/mixedcase.TXT"))
+        .await
+        .unwrap();
+    assert!(name.ends_with("MixedCase.txt"), "{name}");
+    let e = c
+        .normalized_name(&format!("{dir}/absent"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.status(), Some(NtStatus::OBJECT_NAME_NOT_FOUND));
+    c.disconnect().await;
+}
+
+#[tokio::test]
+async fn server_required_encryption_applies_even_with_seal_off() {
+    // seal=no only stops the client from insisting; this server requires encryption, so the
+    // session must still be sealed.
+    let s = server();
+    let mut o = s.options();
+    o.require_encryption = false;
+    let c = smb3fs::client::Client::connect(&o).await.unwrap();
+    assert!(c.info().encrypted);
+    assert_ne!(c.info().session_flags & 4, 0, "SESSION_FLAG_ENCRYPT_DATA");
+    c.list_dir("/").await.unwrap();
+    c.disconnect().await;
+}

@@ -684,3 +684,25 @@ fn mount_helper_name_accepts_mount8_arguments() {
     });
     let _ = fs::remove_dir_all(&s);
 }
+
+/// A lost connection gives EIO to callers, within a bounded time, never a hang.
+#[test]
+fn lost_connection_gives_eio() {
+    let mut srv = server();
+    let (local, dir) = srv.test_dir("mount-lost");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let proxy = rt.block_on(common::Proxy::start(&srv));
+    srv.port = proxy.port;
+    let m = Mount::new(&srv, "lost", "actimeo=0");
+    fs::write(m.path(&format!("{dir}/before.txt")), b"ok").unwrap();
+    assert_eq!(fs::read(local.join("before.txt")).unwrap(), b"ok");
+    proxy.cut();
+    std::fs::write(local.join("after.txt"), b"made on the server").unwrap();
+    let t = Instant::now();
+    let e = fs::read(m.path(&format!("{dir}/after.txt"))).unwrap_err();
+    assert_eq!(e.raw_os_error(), Some(libc::EIO), "{e}");
+    let e = fs::write(m.path(&format!("{dir}/new.txt")), b"x").unwrap_err();
+    assert_eq!(e.raw_os_error(), Some(libc::EIO), "{e}");
+    assert!(t.elapsed() < Duration::from_secs(20));
+    drop(m);
+}

@@ -198,17 +198,31 @@ fn create_request(path: &str, o: &OpenOptions) -> CreateRequest {
     }
 }
 
-fn query_all_request(file_id: FileId) -> QueryInfoRequest {
+fn query_request(
+    info_type: u8,
+    class: u8,
+    output_buffer_length: u32,
+    file_id: FileId,
+) -> QueryInfoRequest {
     QueryInfoRequest {
-        info_type: INFO_FILE,
-        file_info_class: FILE_ALL_INFORMATION,
-        output_buffer_length: ALL_INFO_BUFFER,
+        info_type,
+        file_info_class: class,
+        output_buffer_length,
         additional_information: 0,
         flags: 0,
         file_id,
         input: Vec::new(),
     }
 }
+
+fn query_all_request(file_id: FileId) -> QueryInfoRequest {
+    query_request(INFO_FILE, FILE_ALL_INFORMATION, ALL_INFO_BUFFER, file_id)
+}
+
+const CLOSE_RELATED: CloseRequest = CloseRequest {
+    flags: 0,
+    file_id: RELATED_FILE_ID,
+};
 
 fn check(resp: &Response, op: &'static str, path: &str) -> Result<()> {
     let status = resp.status();
@@ -251,6 +265,30 @@ impl Client {
     }
 
     /// CREATE + QUERY_INFO(FileAllInformation) [+ CLOSE] in one round trip.
+    /// CREATE + QUERY_INFO [+ CLOSE] in one round trip; fails if the CREATE does, and returns
+    /// the QUERY_INFO response whatever its status.
+    async fn create_and_query(
+        &self,
+        op: &'static str,
+        path: &str,
+        o: &OpenOptions,
+        query: &QueryInfoRequest,
+        close: bool,
+    ) -> Result<(CreateResponse, Response)> {
+        let mut parts = vec![
+            self.part(&create_request(path, o), false, 0),
+            self.part(query, true, 0),
+        ];
+        if close {
+            parts.push(self.part(&CLOSE_RELATED, true, 0));
+        }
+        let mut r = self.compound(parts).await?;
+        check(&r[0], op, path)?;
+        let created: CreateResponse = decode(&r[0])?;
+        Ok((created, r.swap_remove(1)))
+    }
+
+    /// CREATE + QUERY_INFO(FileAllInformation) [+ CLOSE] in one round trip.
     async fn create_query(
         &self,
         op: &'static str,
@@ -271,33 +309,18 @@ impl Client {
         o: &OpenOptions,
         close: bool,
     ) -> Result<(CreateResponse, FileAttrs, Option<String>)> {
-        let mut parts = vec![
-            self.part(&create_request(path, o), false, 0),
-            self.part(&query_all_request(RELATED_FILE_ID), true, 0),
-        ];
-        if close {
-            parts.push(self.part(
-                &CloseRequest {
-                    flags: 0,
-                    file_id: RELATED_FILE_ID,
-                },
-                true,
-                0,
-            ));
-        }
-        let r = self.compound(parts).await?;
-        check(&r[0], op, path)?;
-        let created: CreateResponse = decode(&r[0])?;
-        let (attrs, name) =
-            if r[1].status().is_success() || r[1].status() == NtStatus::BUFFER_OVERFLOW {
-                let q: QueryInfoResponse = decode(&r[1])?;
-                match FileAllInformation::decode(&q.buffer) {
-                    Ok(all) => (FileAttrs::from_all(&all), Some(all.name)),
-                    Err(_) => (FileAttrs::from_create(&created), None),
-                }
-            } else {
-                (FileAttrs::from_create(&created), None)
-            };
+        let (created, q) = self
+            .create_and_query(op, path, o, &query_all_request(RELATED_FILE_ID), close)
+            .await?;
+        let (attrs, name) = if q.status().is_success() || q.status() == NtStatus::BUFFER_OVERFLOW {
+            let q: QueryInfoResponse = decode(&q)?;
+            match FileAllInformation::decode(&q.buffer) {
+                Ok(all) => (FileAttrs::from_all(&all), Some(all.name)),
+                Err(_) => (FileAttrs::from_create(&created), None),
+            }
+        } else {
+            (FileAttrs::from_create(&created), None)
+        };
         Ok((created, attrs, name))
     }
 
@@ -376,14 +399,7 @@ impl Client {
         let parts = vec![
             self.part(&create_request(path, o), false, 0),
             self.part(&set, true, 0),
-            self.part(
-                &CloseRequest {
-                    flags: 0,
-                    file_id: RELATED_FILE_ID,
-                },
-                true,
-                0,
-            ),
+            self.part(&CLOSE_RELATED, true, 0),
         ];
         let r = self.compound(parts).await?;
         check(&r[0], op, path)?;
@@ -689,32 +705,15 @@ impl Client {
     /// Capacity and free space of the share.
     pub async fn statfs(&self) -> Result<FsStats> {
         let o = OpenOptions::read().access(FILE_READ_ATTRIBUTES | SYNCHRONIZE);
-        let q = QueryInfoRequest {
-            info_type: INFO_FILESYSTEM,
-            file_info_class: FILE_FS_FULL_SIZE_INFORMATION,
-            output_buffer_length: 64,
-            additional_information: 0,
-            flags: 0,
-            file_id: RELATED_FILE_ID,
-            input: Vec::new(),
-        };
-        let r = self
-            .compound(vec![
-                self.part(&create_request("", &o), false, 0),
-                self.part(&q, true, 0),
-                self.part(
-                    &CloseRequest {
-                        flags: 0,
-                        file_id: RELATED_FILE_ID,
-                    },
-                    true,
-                    0,
-                ),
-            ])
-            .await?;
-        check(&r[0], "statfs", "")?;
-        check(&r[1], "statfs", "")?;
-        let q: QueryInfoResponse = decode(&r[1])?;
+        let q = query_request(
+            INFO_FILESYSTEM,
+            FILE_FS_FULL_SIZE_INFORMATION,
+            64,
+            RELATED_FILE_ID,
+        );
+        let (_, r) = self.create_and_query("statfs", "", &o, &q, true).await?;
+        check(&r, "statfs", "")?;
+        let q: QueryInfoResponse = decode(&r)?;
         let f = FileFsFullSizeInformation::decode(&q.buffer)?;
         let block = (f.sectors_per_allocation_unit as u64 * f.bytes_per_sector as u64).max(1);
         Ok(FsStats {
@@ -730,32 +729,12 @@ impl Client {
     pub async fn normalized_name(&self, path: &str) -> Result<String> {
         let o = OpenOptions::read().access(FILE_READ_ATTRIBUTES | SYNCHRONIZE);
         for class in [FILE_NORMALIZED_NAME_INFORMATION, FILE_NAME_INFORMATION] {
-            let q = QueryInfoRequest {
-                info_type: INFO_FILE,
-                file_info_class: class,
-                output_buffer_length: ALL_INFO_BUFFER,
-                additional_information: 0,
-                flags: 0,
-                file_id: RELATED_FILE_ID,
-                input: Vec::new(),
-            };
-            let r = self
-                .compound(vec![
-                    self.part(&create_request(path, &o), false, 0),
-                    self.part(&q, true, 0),
-                    self.part(
-                        &CloseRequest {
-                            flags: 0,
-                            file_id: RELATED_FILE_ID,
-                        },
-                        true,
-                        0,
-                    ),
-                ])
+            let q = query_request(INFO_FILE, class, ALL_INFO_BUFFER, RELATED_FILE_ID);
+            let (_, r) = self
+                .create_and_query("normalized name", path, &o, &q, true)
                 .await?;
-            check(&r[0], "normalized name", path)?;
-            if r[1].status().is_success() {
-                let q: QueryInfoResponse = decode(&r[1])?;
+            if r.status().is_success() {
+                let q: QueryInfoResponse = decode(&r)?;
                 return Ok(FileNameInformation::decode(&q.buffer)?.file_name);
             }
         }

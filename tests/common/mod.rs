@@ -101,6 +101,7 @@ pub struct Proxy {
     pub frames: Frames,
     pub corrupt_next_reply: Arc<AtomicBool>,
     pub corrupted: Arc<AtomicUsize>,
+    pumps: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
 }
 
 impl Proxy {
@@ -112,20 +113,46 @@ impl Proxy {
         let corrupted = Arc::new(AtomicUsize::new(0));
         let upstream = format!("{}:{}", server.host, server.port);
         let (f, c, n) = (frames.clone(), corrupt.clone(), corrupted.clone());
-        tokio::spawn(async move {
+        let pumps = Arc::new(Mutex::new(Vec::new()));
+        let p = pumps.clone();
+        let accept = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let server = TcpStream::connect(&upstream).await.unwrap();
                 let (cr, cw) = client.into_split();
                 let (sr, sw) = server.into_split();
-                tokio::spawn(pump(cr, sw, true, f.clone(), c.clone(), n.clone()));
-                tokio::spawn(pump(sr, cw, false, f.clone(), c.clone(), n.clone()));
+                let mut p = p.lock().unwrap();
+                p.push(tokio::spawn(pump(
+                    cr,
+                    sw,
+                    true,
+                    f.clone(),
+                    c.clone(),
+                    n.clone(),
+                )));
+                p.push(tokio::spawn(pump(
+                    sr,
+                    cw,
+                    false,
+                    f.clone(),
+                    c.clone(),
+                    n.clone(),
+                )));
             }
         });
+        pumps.lock().unwrap().push(accept);
         Proxy {
             port,
             frames,
             corrupt_next_reply: corrupt,
             corrupted,
+            pumps,
+        }
+    }
+
+    /// Cut every connection and stop accepting new ones, as a failed network would.
+    pub fn cut(&self) {
+        for p in self.pumps.lock().unwrap().drain(..) {
+            p.abort();
         }
     }
 }
