@@ -191,9 +191,17 @@ impl InodeTable {
     /// The server says `path` does not exist: drop it from the cached listings (the node, if
     /// any, is left to the caller, as the kernel may still hold it).
     pub fn gone(&mut self, path: &str) {
+        self.forget_listed(path);
+    }
+
+    /// Drop `path` from its directory's cached listing and, unless it is known to be a file,
+    /// the cached listings of it and below it.
+    fn forget_listed(&mut self, path: &str) {
         if let Some((dir, name)) = split(path) {
-            self.dirs.remove(dir, name);
-            self.dirs.remove_tree(path);
+            let removed = self.dirs.remove(dir, name);
+            if removed.is_none_or(|e| e.attrs().is_dir()) {
+                self.dirs.remove_tree(path);
+            }
         }
     }
 
@@ -359,10 +367,7 @@ impl InodeTable {
 
     /// The name at `path` is gone (unlink, rmdir, or replaced by a rename).
     pub fn remove_path(&mut self, path: &str) {
-        if let Some((dir, name)) = split(path) {
-            self.dirs.remove(dir, name);
-        }
-        self.dirs.remove_tree(path);
+        self.forget_listed(path);
         if let Some(ino) = self.by_path.remove(path) {
             if let Some(n) = self.nodes.get_mut(&ino) {
                 n.unlinked = true;
@@ -489,6 +494,61 @@ mod tests {
         t.forget(ROOT, 5);
         assert!(t.get(ROOT).is_some());
         assert_eq!(t.ino_of("e2"), Some(13));
+    }
+
+    #[test]
+    fn hooks_keep_the_directory_cache_coherent() {
+        use crate::cache::Entry;
+        let mut t = InodeTable::with_dircache(
+            FileAttrs::default(),
+            DirCache::new(1000, Duration::from_secs(60)),
+        );
+        let ticket = t.dirs.begin("d");
+        let listing = vec![Entry::new("mixed.txt", file(20)), Entry::new("b", file(21))];
+        assert!(t.store_listing("d", ticket, listing, Instant::now(), |_| false));
+        // Lookups in any case, positive and negative, from the listing.
+        let ttl = |_: &FileAttrs| Duration::from_secs(60);
+        assert_eq!(
+            t.lookup_cached("d/MIXED.TXT", ttl),
+            CachedLookup::Hit("d/mixed.txt".into(), file(20))
+        );
+        assert_eq!(t.lookup_cached("d/nope", ttl), CachedLookup::Absent);
+        assert_eq!(t.resolve("d/B"), "d/b");
+        // getattr from the listing; a write makes it stale until fresh attributes arrive.
+        let i = t.upsert("d/mixed.txt", file(20), true);
+        t.nodes.get_mut(&i).unwrap().fetched = None;
+        assert_eq!(t.fresh(i, ttl), Some(file(20)));
+        t.invalidate(i);
+        assert_eq!(t.fresh(i, ttl), None);
+        assert_eq!(
+            t.lookup_cached("d/mixed.txt", ttl),
+            CachedLookup::Miss("d/mixed.txt".into())
+        );
+        let grown = FileAttrs {
+            size: 99,
+            ..file(20)
+        };
+        t.set_attrs(i, grown);
+        assert_eq!(t.dirs.peek_entry("d", "mixed.txt").unwrap().1.size, 99);
+        // Create, case-only rename, rename over another spelling, unlink.
+        t.upsert("d/new", file(22), true);
+        assert_eq!(t.dirs.listed("d"), Some(3));
+        t.rename("d/mixed.txt", "d/Mixed.TXT");
+        assert_eq!(t.ino_of("d/Mixed.TXT"), Some(i));
+        assert_eq!(t.resolve("d/mixed.txt"), "d/Mixed.TXT");
+        let b = t.upsert("d/b", file(21), true);
+        t.rename("d/new", "d/B");
+        assert!(t.get(b).unwrap().unlinked);
+        assert_eq!(t.lookup_cached("d/new", ttl), CachedLookup::Absent);
+        assert_eq!(t.resolve("d/b"), "d/B");
+        t.remove_path("d/B");
+        assert_eq!(t.lookup_cached("d/b", ttl), CachedLookup::Absent);
+        assert_eq!(t.dirs.listed("d"), Some(1));
+        // A directory's removal forgets its own listing.
+        let ticket = t.dirs.begin("d/sub");
+        assert!(t.store_listing("d/sub", ticket, vec![], Instant::now(), |_| false));
+        t.remove_path("d/sub");
+        assert_eq!(t.dirs.listed("d/sub"), None);
     }
 
     #[test]
