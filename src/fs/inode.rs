@@ -219,22 +219,22 @@ impl InodeTable {
     }
 
     /// Cache the complete listing of `dir` (see [`DirCache::insert`]); entries of files that
-    /// are open (`open(ino)`, writes may be in flight) are marked stale.
+    /// are open (inodes in `open`; writes may be in flight) are marked stale.
     pub fn store_listing(
         &mut self,
         dir: &str,
         ticket: u64,
         mut entries: Vec<crate::cache::Entry>,
         fetched: Instant,
-        open: impl Fn(u64) -> bool,
+        open: &std::collections::HashSet<u64>,
     ) -> bool {
         let mut stale = Vec::new();
-        for e in &entries {
+        for e in entries.iter().filter(|_| !open.is_empty()) {
             if e.attrs().is_dir() {
                 continue;
             }
             if let Some(ino) = self.by_path.get(&join(dir, e.name())) {
-                if open(*ino) {
+                if open.contains(ino) {
                     stale.push(e.name().to_string());
                 }
             }
@@ -505,7 +505,7 @@ mod tests {
         );
         let ticket = t.dirs.begin("d");
         let listing = vec![Entry::new("mixed.txt", file(20)), Entry::new("b", file(21))];
-        assert!(t.store_listing("d", ticket, listing, Instant::now(), |_| false));
+        assert!(t.store_listing("d", ticket, listing, Instant::now(), &Default::default()));
         // Lookups in any case, positive and negative, from the listing.
         let ttl = |_: &FileAttrs| Duration::from_secs(60);
         assert_eq!(
@@ -546,7 +546,7 @@ mod tests {
         assert_eq!(t.dirs.listed("d"), Some(1));
         // A directory's removal forgets its own listing.
         let ticket = t.dirs.begin("d/sub");
-        assert!(t.store_listing("d/sub", ticket, vec![], Instant::now(), |_| false));
+        assert!(t.store_listing("d/sub", ticket, vec![], Instant::now(), &Default::default()));
         t.remove_path("d/sub");
         assert_eq!(t.dirs.listed("d/sub"), None);
     }

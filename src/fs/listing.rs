@@ -95,7 +95,7 @@ impl Shared {
         let open = self.handles().open_inodes();
         let cached = self
             .inodes()
-            .store_listing(&path, ticket, entries, started, |i| open.contains(&i));
+            .store_listing(&path, ticket, entries, started, &open);
         // Files open for writing may have changed since: their attributes come from the server.
         let stale = cached
             && self
