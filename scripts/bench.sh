@@ -11,7 +11,10 @@
 #     adds conv=fsync, which also makes the server write to its disk (smbclient has no such step);
 #   - sequential read of it: dd bs=1M on a fresh mount (cold page cache) vs smbclient get;
 #   - ls -l of a directory of BENCH_FILES (10000) files on a fresh mount vs smbclient ls;
-#   - untar of a generated tree of BENCH_TREE_FILES (20000) small files vs smbclient -T x.
+#   - untar of a generated tree of BENCH_TREE_FILES (20000) small files vs smbclient -T x;
+#   - ls -l of a directory of BENCH_BIG_DIR (100000) files, cold (fresh mount) and warm (again,
+#     from the directory cache; actimeo=60) vs smbclient ls, and the mount daemon's peak RSS
+#     (VmHWM) after both.
 # Prints a table with ratios (>1 means smb3fs is faster). Samba runs on 127.0.0.1 with SMB 3.1.1
 # and encryption required, so both clients pay for AES on both ends.
 set -euo pipefail
@@ -20,6 +23,7 @@ cd "$(dirname "$0")/.."
 size_mb=${BENCH_SIZE_MB:-1024}
 nfiles=${BENCH_FILES:-10000}
 ntree=${BENCH_TREE_FILES:-20000}
+nbig=${BENCH_BIG_DIR:-100000}
 runs=${BENCH_RUNS:-3}
 
 if [[ -f scripts/deps.sh ]]; then
@@ -66,6 +70,7 @@ echo "preparing: ${size_mb} MiB file, ${nfiles}-file directory, ${ntree}-file tr
 big=$work/big.bin
 head -c $((size_mb * 1024 * 1024)) /dev/urandom >"$big"
 mkdir -p "$share/many" && (cd "$share/many" && seq -f "file-%05g.txt" 1 "$nfiles" | xargs touch)
+mkdir -p "$share/huge" && (cd "$share/huge" && seq -f "entry-%06g.dat" 1 "$nbig" | xargs touch)
 tree=$work/tree
 per_dir=100
 for ((d = 0; d < (ntree + per_dir - 1) / per_dir; d++)); do
@@ -77,7 +82,7 @@ done
 tar -C "$tree" -cf "$work/tree.tar" src
 chown_share
 
-declare -a w_fs ws_fs w_sc r_fs r_sc l_fs l_sc t_fs t_sc
+declare -a w_fs ws_fs w_sc r_fs r_sc l_fs l_sc t_fs t_sc h_cold h_warm h_sc h_rss
 for ((i = 1; i <= runs; i++)); do
     echo "run $i/$runs" >&2
     mount_fs
@@ -103,6 +108,17 @@ for ((i = 1; i <= runs; i++)); do
     t_fs+=("$(timed tar -C "$mnt/untar-fs" -xf "$work/tree.tar")")
     umount_fs
     t_sc+=("$(timed "${smbc[@]}" -D untar-sc -Tx "$work/tree.tar")")
+
+    # The big directory, in the foreground so that the daemon's pid is known.
+    "$bin" mount "$unc" "$mnt" -o "credentials=$SMB3FS_TEST_CREDENTIALS,actimeo=60" -f &
+    fs_pid=$!
+    for _ in $(seq 200); do grep -q " $mnt " /proc/self/mounts && break; sleep 0.05; done
+    h_cold+=("$(timed ls -l "$mnt/huge")")
+    h_warm+=("$(timed ls -l "$mnt/huge")")
+    h_rss+=("$(awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$fs_pid/status")")
+    umount_fs
+    wait "$fs_pid" || true
+    h_sc+=("$(timed "${smbc[@]}" -c "cd huge; ls")")
 done
 got=$(find "$share/untar-fs" -type f | wc -l)
 [[ $got -eq $ntree ]] || echo "bench.sh: warning: untar through the mount made $got files, expected $ntree" >&2
@@ -121,4 +137,7 @@ row "write ${size_mb} MiB (dd fsync)" MiB/s "$(mbps "$(median "${ws_fs[@]}")")" 
 row "read ${size_mb} MiB (cold)" MiB/s "$(mbps "$(median "${r_fs[@]}")")" "$(mbps "$(median "${r_sc[@]}")")" 1
 row "ls -l ${nfiles} files" s "$(median "${l_fs[@]}")" "$(median "${l_sc[@]}")" 0
 row "untar ${ntree} files" s "$(median "${t_fs[@]}")" "$(median "${t_sc[@]}")" 0
+row "ls -l ${nbig} files (cold)" s "$(median "${h_cold[@]}")" "$(median "${h_sc[@]}")" 0
+row "ls -l ${nbig} files (warm)" s "$(median "${h_warm[@]}")" "$(median "${h_sc[@]}")" 0
+echo "smb3fs daemon peak RSS (VmHWM) after ls -l of ${nbig} files: $(median "${h_rss[@]}") MiB"
 echo "(ratio: smb3fs speed / smbclient speed; above 1 means smb3fs is faster)"

@@ -83,6 +83,8 @@ pub struct Options {
     pub deny_groups: Vec<String>,
     /// Map characters SMB forbids (`: * ? < > | "`) to private-use code points, as mount.cifs does.
     pub mapposix: Option<bool>,
+    /// Most directory entries the directory cache holds (`dircache_max=N`; 0 turns it off).
+    pub dircache_max: Option<usize>,
 }
 
 fn parse_bool(key: &str, v: Option<&str>) -> Result<bool, String> {
@@ -196,6 +198,7 @@ impl Options {
                     "deny_groups" => o.deny_groups = parse_list(key, value)?,
                     "mapposix" => o.mapposix = Some(true),
                     "nomapposix" => o.mapposix = Some(false),
+                    "dircache_max" => o.dircache_max = Some(parse_num(key, value)?),
                     other => unknown.push(other.to_string()),
                 }
             }
@@ -366,6 +369,11 @@ mod tests {
         let e = Options::parse(["password=hunter2"]).unwrap_err();
         assert!(e.contains("credentials") && !e.contains("hunter2"), "{e}");
         assert!(Options::parse(["file_mode=999"]).is_err());
+        assert_eq!(
+            Options::parse(["dircache_max=1000"]).unwrap().dircache_max,
+            Some(1000)
+        );
+        assert!(Options::parse(["dircache_max=x"]).is_err());
     }
 
     #[test]

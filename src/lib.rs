@@ -8,6 +8,7 @@
 //! - [`fs`]: the FUSE filesystem and the `mount` command on top of the client.
 
 pub mod auth;
+pub mod cache;
 pub mod client;
 pub mod config;
 pub mod crypto;

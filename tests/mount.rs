@@ -496,8 +496,10 @@ fn names_utf8_spaces_and_mapped_characters() {
         .join("dir\u{F022}with\u{F025}odd\u{F021}/in\u{F027}side")
         .exists());
     assert_eq!(fs::read(local.join("日本")).unwrap(), "日本".as_bytes());
-    // And names created on the server come back mapped.
+    // And names created on the server come back mapped (once the directory's cached listing,
+    // valid for actimeo = 1 s, has expired).
     fs::write(local.join("srv\u{F023}x"), b"s").unwrap();
+    std::thread::sleep(Duration::from_millis(1100));
     assert_eq!(fs::read(dir.join("srv<x")).unwrap(), b"s");
 }
 

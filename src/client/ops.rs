@@ -296,25 +296,52 @@ impl Client {
         o: &OpenOptions,
         close: bool,
     ) -> Result<(CreateResponse, FileAttrs)> {
+        let (c, a, _) = self.create_query_named(op, path, o, close).await?;
+        Ok((c, a))
+    }
+
+    /// [`Client::create_query`], also returning the name FileAllInformation reports (the path
+    /// as the server stores it, in its letter case), when it does.
+    async fn create_query_named(
+        &self,
+        op: &'static str,
+        path: &str,
+        o: &OpenOptions,
+        close: bool,
+    ) -> Result<(CreateResponse, FileAttrs, Option<String>)> {
         let (created, q) = self
             .create_and_query(op, path, o, &query_all_request(RELATED_FILE_ID), close)
             .await?;
-        let attrs = if q.status().is_success() || q.status() == NtStatus::BUFFER_OVERFLOW {
+        let (attrs, name) = if q.status().is_success() || q.status() == NtStatus::BUFFER_OVERFLOW {
             let q: QueryInfoResponse = decode(&q)?;
             match FileAllInformation::decode(&q.buffer) {
-                Ok(all) => FileAttrs::from_all(&all),
-                Err(_) => FileAttrs::from_create(&created),
+                Ok(all) => (FileAttrs::from_all(&all), Some(all.name)),
+                Err(_) => (FileAttrs::from_create(&created), None),
             }
         } else {
-            FileAttrs::from_create(&created)
+            (FileAttrs::from_create(&created), None)
         };
-        Ok((created, attrs))
+        Ok((created, attrs, name))
     }
 
     /// Attributes of the file or directory at `path`.
     pub async fn stat(&self, path: &str) -> Result<FileAttrs> {
         let o = OpenOptions::read().access(FILE_READ_ATTRIBUTES | SYNCHRONIZE);
         Ok(self.create_query("stat", path, &o, true).await?.1)
+    }
+
+    /// Attributes of the file or directory at `path` (matched in any letter case by a
+    /// case-insensitive server) and the last component of its name as the server stores it,
+    /// when the server reports it; one round trip, like [`Client::stat`].
+    pub async fn stat_named(&self, path: &str) -> Result<(FileAttrs, Option<String>)> {
+        let o = OpenOptions::read().access(FILE_READ_ATTRIBUTES | SYNCHRONIZE);
+        let (_, attrs, name) = self.create_query_named("stat", path, &o, true).await?;
+        let last = name.and_then(|n| {
+            let n = n.trim_end_matches('\\');
+            let last = n.rsplit(['\\', '/']).next().unwrap_or(n);
+            (!last.is_empty()).then(|| last.to_string())
+        });
+        Ok((attrs, last))
     }
 
     /// Attributes through an open handle.

@@ -80,6 +80,11 @@ impl Handles {
         found
     }
 
+    /// Inodes with open file handles.
+    pub fn open_inodes(&self) -> std::collections::HashSet<u64> {
+        self.open_count.keys().copied().collect()
+    }
+
     pub fn is_open(&self, ino: u64) -> bool {
         self.open_count.get(&ino).copied().unwrap_or(0) > 0
     }

@@ -7,10 +7,18 @@
 //! share-relative path (server-side spelling), the kernel's lookup count, and the last attributes
 //! with when they were fetched (the attribute cache). Renames rewrite the paths of the node and
 //! all its descendants; `forget` drops a node when the kernel's count reaches zero.
+//!
+//! The table also owns the directory cache ([`DirCache`]): every hook that learns of a change
+//! (upsert, new attributes, invalidation, removal, rename) updates the cached listing of the
+//! parent directory too, so the listings stay coherent with changes made through the mount.
+//! Attributes and names are answered from a valid listing when the node has none fresh
+//! ([`InodeTable::fresh`], [`InodeTable::lookup_cached`]), and names typed in another letter
+//! case resolve to the stored name ([`InodeTable::resolve`]).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use crate::cache::{DirCache, Lookup};
 use crate::client::FileAttrs;
 
 pub const ROOT: u64 = 1;
@@ -36,6 +44,35 @@ pub struct InodeTable {
     by_path: HashMap<String, u64>,
     next_generated: u64,
     root_index: u64,
+    /// Cached directory listings (see [`crate::cache`]).
+    pub dirs: DirCache,
+}
+
+/// (parent directory, name) of a share-relative path; `None` for the root.
+fn split(path: &str) -> Option<(&str, &str)> {
+    if path.is_empty() {
+        return None;
+    }
+    Some(path.rsplit_once('/').unwrap_or(("", path)))
+}
+
+fn join(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_string()
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+/// What the caches say about a name, for `lookup`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CachedLookup {
+    /// Known and fresh: the stored path and its attributes.
+    Hit(String, FileAttrs),
+    /// A valid listing of the parent has no such name.
+    Absent,
+    /// Ask the server about this path (the stored spelling when a listing knows it).
+    Miss(String),
 }
 
 impl InodeTable {
@@ -45,6 +82,7 @@ impl InodeTable {
             by_path: HashMap::new(),
             next_generated: GENERATED_BASE,
             root_index: root_attrs.index_number,
+            dirs: DirCache::new(crate::cache::DEFAULT_MAX_ENTRIES, Duration::from_secs(1)),
         };
         let root = Node {
             path: String::new(),
@@ -56,6 +94,13 @@ impl InodeTable {
         };
         t.nodes.insert(ROOT, root);
         t.by_path.insert(String::new(), ROOT);
+        t
+    }
+
+    /// A table whose directory cache is `dirs` (size and TTL from the mount options).
+    pub fn with_dircache(root_attrs: FileAttrs, dirs: DirCache) -> Self {
+        let mut t = Self::new(root_attrs);
+        t.dirs = dirs;
         t
     }
 
@@ -75,11 +120,131 @@ impl InodeTable {
         self.nodes.is_empty()
     }
 
-    /// Cached attributes of `ino` if younger than `ttl`.
+    /// Cached attributes of `ino` if younger than `ttl`: the node's own, else those of a valid
+    /// listing of its directory (unless a change through the mount made them stale).
     pub fn fresh(&self, ino: u64, ttl: impl Fn(&FileAttrs) -> Duration) -> Option<FileAttrs> {
         let n = self.nodes.get(&ino)?;
-        let at = n.fetched?;
-        (at.elapsed() < ttl(&n.attrs)).then_some(n.attrs)
+        if let Some(at) = n.fetched {
+            if at.elapsed() < ttl(&n.attrs) {
+                return Some(n.attrs);
+            }
+        }
+        if n.unlinked {
+            return None;
+        }
+        let (dir, name) = split(&n.path)?;
+        let (stored, a, stale, age) = self.dirs.peek_entry(dir, name)?;
+        (stored == name && !stale && age < ttl(&a)).then_some(a)
+    }
+
+    /// Resolve a path typed in any letter case to the stored spelling of its last component,
+    /// when a valid listing of its directory knows the name; else the path unchanged.
+    pub fn resolve(&mut self, path: &str) -> String {
+        if let Some((dir, name)) = split(path) {
+            if let Lookup::Found { name: stored, .. } = self.dirs.lookup(dir, name) {
+                if stored != name {
+                    return join(dir, &stored);
+                }
+            }
+        }
+        path.to_string()
+    }
+
+    /// Answer a lookup of `path` from the caches if they can: a valid listing of the parent
+    /// (positive or negative, in any letter case), else fresh attributes of a known node.
+    pub fn lookup_cached(
+        &mut self,
+        path: &str,
+        ttl: impl Fn(&FileAttrs) -> Duration,
+    ) -> CachedLookup {
+        let mut path = path.to_string();
+        if let Some((dir, name)) = split(&path) {
+            match self.dirs.lookup(dir, name) {
+                Lookup::Absent => return CachedLookup::Absent,
+                Lookup::Found {
+                    name: stored,
+                    attrs,
+                    stale,
+                    age,
+                } => {
+                    let stored = join(dir, &stored);
+                    if !stale && age < ttl(&attrs) {
+                        return CachedLookup::Hit(stored, attrs);
+                    }
+                    path = stored;
+                }
+                Lookup::Uncached => {}
+            }
+        }
+        match self.ino_of(&path).and_then(|i| self.fresh(i, &ttl)) {
+            Some(a) => CachedLookup::Hit(path, a),
+            None => CachedLookup::Miss(path),
+        }
+    }
+
+    /// The stored name of `path`'s last component from a valid listing of its directory.
+    pub fn listed_name(&self, path: &str) -> Option<String> {
+        let (dir, name) = split(path)?;
+        self.dirs.peek_entry(dir, name).map(|(n, ..)| n)
+    }
+
+    /// The server says `path` does not exist: drop it from the cached listings (the node, if
+    /// any, is left to the caller, as the kernel may still hold it).
+    pub fn gone(&mut self, path: &str) {
+        self.forget_listed(path);
+    }
+
+    /// Drop `path` from its directory's cached listing and, unless it is known to be a file,
+    /// the cached listings of it and below it.
+    fn forget_listed(&mut self, path: &str) {
+        if let Some((dir, name)) = split(path) {
+            let removed = self.dirs.remove(dir, name);
+            if removed.is_none_or(|e| e.attrs().is_dir()) {
+                self.dirs.remove_tree(path);
+            }
+        }
+    }
+
+    /// Fresh attributes for `path` from the server (refreshing a stale listed entry), whether
+    /// or not the kernel knows the node.
+    pub fn refresh(&mut self, path: &str, attrs: FileAttrs) {
+        match self.by_path.get(path).copied() {
+            Some(ino) => self.set_attrs(ino, attrs),
+            None => {
+                if let Some((dir, name)) = split(path) {
+                    self.dirs.upsert(dir, name, attrs);
+                }
+            }
+        }
+    }
+
+    /// Cache the complete listing of `dir` (see [`DirCache::insert`]); entries of files that
+    /// are open (inodes in `open`; writes may be in flight) are marked stale.
+    pub fn store_listing(
+        &mut self,
+        dir: &str,
+        ticket: u64,
+        mut entries: Vec<crate::cache::Entry>,
+        fetched: Instant,
+        open: &std::collections::HashSet<u64>,
+    ) -> bool {
+        let mut stale = Vec::new();
+        for e in entries.iter().filter(|_| !open.is_empty()) {
+            if e.attrs().is_dir() {
+                continue;
+            }
+            if let Some(ino) = self.by_path.get(&join(dir, e.name())) {
+                if open.contains(ino) {
+                    stale.push(e.name().to_string());
+                }
+            }
+        }
+        entries.shrink_to_fit();
+        let cached = self.dirs.insert(dir, ticket, entries, fetched);
+        for name in stale {
+            self.dirs.mark_stale(dir, &name);
+        }
+        cached
     }
 
     fn usable_index(&self, index: u64) -> bool {
@@ -94,6 +259,9 @@ impl InodeTable {
             root.attrs = attrs;
             root.fetched = Some(Instant::now());
             return ROOT;
+        }
+        if let Some((dir, name)) = split(path) {
+            self.dirs.upsert(dir, name, attrs);
         }
         let index = attrs.index_number;
         if let Some(ino) = self.by_path.get(path).copied() {
@@ -122,7 +290,8 @@ impl InodeTable {
             // Known file seen under a new name (renamed on the server, or a hard link).
             if n.path != path && self.by_path.get(&n.path) == Some(&ino) {
                 let old = n.path.clone();
-                self.rename(&old, path);
+                // What the server said, not a change: cached listings stay as they are.
+                self.rename_nodes(&old, path);
             }
             let n = self.nodes.get_mut(&ino).expect("node");
             n.path = path.to_string();
@@ -152,6 +321,11 @@ impl InodeTable {
         if let Some(n) = self.nodes.get_mut(&ino) {
             n.attrs = attrs;
             n.fetched = Some(Instant::now());
+            if !n.unlinked {
+                if let Some((dir, name)) = split(&n.path) {
+                    self.dirs.upsert(dir, name, attrs);
+                }
+            }
         }
     }
 
@@ -159,6 +333,11 @@ impl InodeTable {
     pub fn invalidate(&mut self, ino: u64) {
         if let Some(n) = self.nodes.get_mut(&ino) {
             n.fetched = None;
+            if !n.unlinked {
+                if let Some((dir, name)) = split(&n.path) {
+                    self.dirs.mark_stale(dir, name);
+                }
+            }
         }
     }
 
@@ -188,6 +367,7 @@ impl InodeTable {
 
     /// The name at `path` is gone (unlink, rmdir, or replaced by a rename).
     pub fn remove_path(&mut self, path: &str) {
+        self.forget_listed(path);
         if let Some(ino) = self.by_path.remove(path) {
             if let Some(n) = self.nodes.get_mut(&ino) {
                 n.unlinked = true;
@@ -198,6 +378,9 @@ impl InodeTable {
 
     /// Move a node to a hidden path (unlinked while open): reachable by inode, not by name.
     pub fn hide(&mut self, path: &str, hidden: &str) {
+        if let Some((dir, name)) = split(path) {
+            self.dirs.remove(dir, name);
+        }
         if let Some(ino) = self.by_path.remove(path) {
             if let Some(n) = self.nodes.get_mut(&ino) {
                 n.path = hidden.to_string();
@@ -209,7 +392,26 @@ impl InodeTable {
     /// `from` was renamed to `to`: whatever was at `to` is gone, and the node at `from` and every
     /// descendant get their new paths.
     pub fn rename(&mut self, from: &str, to: &str) {
-        self.remove_path(to);
+        // The target may be known under another spelling (the server matches names
+        // case-insensitively); the node at `from` itself is not replaced (`mv readme README`).
+        let existing = self.resolve(to);
+        if existing != to && existing != from {
+            self.remove_path(&existing);
+        }
+        if let (Some((fd, fname)), Some((td, tname))) = (split(from), split(to)) {
+            self.dirs.rename(fd, fname, td, tname);
+        }
+        self.rename_nodes(from, to);
+    }
+
+    /// Move the nodes at `from` and below to `to`; the caches of listings are not touched.
+    fn rename_nodes(&mut self, from: &str, to: &str) {
+        if let Some(ino) = self.by_path.remove(to) {
+            if let Some(n) = self.nodes.get_mut(&ino) {
+                n.unlinked = true;
+                n.fetched = None;
+            }
+        }
         let prefix = format!("{from}/");
         let moved: Vec<(String, u64)> = self
             .by_path
@@ -292,6 +494,61 @@ mod tests {
         t.forget(ROOT, 5);
         assert!(t.get(ROOT).is_some());
         assert_eq!(t.ino_of("e2"), Some(13));
+    }
+
+    #[test]
+    fn hooks_keep_the_directory_cache_coherent() {
+        use crate::cache::Entry;
+        let mut t = InodeTable::with_dircache(
+            FileAttrs::default(),
+            DirCache::new(1000, Duration::from_secs(60)),
+        );
+        let ticket = t.dirs.begin("d");
+        let listing = vec![Entry::new("mixed.txt", file(20)), Entry::new("b", file(21))];
+        assert!(t.store_listing("d", ticket, listing, Instant::now(), &Default::default()));
+        // Lookups in any case, positive and negative, from the listing.
+        let ttl = |_: &FileAttrs| Duration::from_secs(60);
+        assert_eq!(
+            t.lookup_cached("d/MIXED.TXT", ttl),
+            CachedLookup::Hit("d/mixed.txt".into(), file(20))
+        );
+        assert_eq!(t.lookup_cached("d/nope", ttl), CachedLookup::Absent);
+        assert_eq!(t.resolve("d/B"), "d/b");
+        // getattr from the listing; a write makes it stale until fresh attributes arrive.
+        let i = t.upsert("d/mixed.txt", file(20), true);
+        t.nodes.get_mut(&i).unwrap().fetched = None;
+        assert_eq!(t.fresh(i, ttl), Some(file(20)));
+        t.invalidate(i);
+        assert_eq!(t.fresh(i, ttl), None);
+        assert_eq!(
+            t.lookup_cached("d/mixed.txt", ttl),
+            CachedLookup::Miss("d/mixed.txt".into())
+        );
+        let grown = FileAttrs {
+            size: 99,
+            ..file(20)
+        };
+        t.set_attrs(i, grown);
+        assert_eq!(t.dirs.peek_entry("d", "mixed.txt").unwrap().1.size, 99);
+        // Create, case-only rename, rename over another spelling, unlink.
+        t.upsert("d/new", file(22), true);
+        assert_eq!(t.dirs.listed("d"), Some(3));
+        t.rename("d/mixed.txt", "d/Mixed.TXT");
+        assert_eq!(t.ino_of("d/Mixed.TXT"), Some(i));
+        assert_eq!(t.resolve("d/mixed.txt"), "d/Mixed.TXT");
+        let b = t.upsert("d/b", file(21), true);
+        t.rename("d/new", "d/B");
+        assert!(t.get(b).unwrap().unlinked);
+        assert_eq!(t.lookup_cached("d/new", ttl), CachedLookup::Absent);
+        assert_eq!(t.resolve("d/b"), "d/B");
+        t.remove_path("d/B");
+        assert_eq!(t.lookup_cached("d/b", ttl), CachedLookup::Absent);
+        assert_eq!(t.dirs.listed("d"), Some(1));
+        // A directory's removal forgets its own listing.
+        let ticket = t.dirs.begin("d/sub");
+        assert!(t.store_listing("d/sub", ticket, vec![], Instant::now(), &Default::default()));
+        t.remove_path("d/sub");
+        assert_eq!(t.dirs.listed("d/sub"), None);
     }
 
     #[test]

@@ -12,7 +12,8 @@
 //! - Everything the kernel caches (attributes, entries) is given the `actimeo` TTL, and changes
 //!   made through the mount update or invalidate our own cache at once.
 //!
-//! Submodules: [`inode`] (inode numbers and paths, attribute cache), [`handles`] (open files
+//! Submodules: [`inode`] (inode numbers and paths, attribute cache, and the directory cache of
+//! [`crate::cache`] with its hooks; `listing` feeds it), [`handles`] (open files
 //! and directory snapshots, unlink-while-open), [`names`] (UTF-8 and the SFM character mapping),
 //! [`attr`] (stat data), [`errno`] (the one error mapping), [`access`] (the allow/deny lists of a
 //! shared mount), [`mount`] (mounting, daemon mode, signals, `global`).
@@ -27,6 +28,7 @@ pub mod errno;
 pub mod handles;
 pub mod inode;
 pub mod io;
+mod listing;
 pub mod mount;
 pub mod names;
 mod ops;
@@ -61,6 +63,8 @@ pub struct FsConfig {
     pub owner: u32,
     /// `server:port` and share, for the status attribute.
     pub server: String,
+    /// Bound on the directory cache's entries (`dircache_max`).
+    pub dircache_max: usize,
 }
 
 impl FsConfig {
@@ -85,6 +89,7 @@ impl FsConfig {
             access: access::AccessLists::default(),
             owner: uid,
             server: String::new(),
+            dircache_max: o.dircache_max.unwrap_or(crate::cache::DEFAULT_MAX_ENTRIES),
         }
     }
 }
@@ -117,7 +122,10 @@ impl Smb3Fs {
             s: Arc::new(Shared {
                 client: client.clone(),
                 rt,
-                inodes: Mutex::new(InodeTable::new(root)),
+                inodes: Mutex::new(InodeTable::with_dircache(
+                    root,
+                    crate::cache::DirCache::new(cfg.dircache_max, cfg.attr.dir_ttl),
+                )),
                 handles: Mutex::new(Handles::default()),
                 io: io::FileIo::new(client.clone()),
                 access: access::Access::new(cfg.access.clone(), cfg.owner),
@@ -147,8 +155,15 @@ impl Shared {
             .ok_or(Errno::ENOENT)
     }
 
-    /// Server-side path of `name` in directory `parent`.
+    /// Server-side path of `name` in directory `parent`, in the letter case the server stores
+    /// it when a cached listing knows the name.
     fn child(&self, parent: u64, name: &OsStr) -> Result<String, Errno> {
+        let path = self.child_raw(parent, name)?;
+        Ok(self.inodes().resolve(&path))
+    }
+
+    /// Server-side path of `name` in directory `parent`, spelled as given.
+    fn child_raw(&self, parent: u64, name: &OsStr) -> Result<String, Errno> {
         let bytes = name.as_bytes();
         if bytes.len() > NAME_MAX * 4
             || std::str::from_utf8(bytes)
@@ -216,7 +231,13 @@ impl Shared {
             None if unlinked => return Err(Errno::ENOENT),
             None => self.client.stat(&path).await,
         };
-        let a = r.map_err(|e| errno::errno(&e))?;
+        let a = r.map_err(|e| {
+            let e = errno::errno(&e);
+            if e == Errno::ENOENT && !unlinked {
+                self.inodes().gone(&path);
+            }
+            e
+        })?;
         self.inodes().set_attrs(ino, a);
         Ok(a)
     }

@@ -71,6 +71,11 @@ pub fn join(dir: &str, name: &str) -> String {
     }
 }
 
+/// The last component of a share-relative path.
+pub fn file_name(path: &str) -> &str {
+    path.rsplit_once('/').map(|(_, n)| n).unwrap_or(path)
+}
+
 /// The directory part of a share-relative path ("" for the root's children).
 pub fn parent_of(path: &str) -> &str {
     path.rsplit_once('/').map(|(d, _)| d).unwrap_or("")

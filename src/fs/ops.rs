@@ -2,7 +2,6 @@
 //! it can locally, then spawns a task that calls the client and answers the kernel.
 
 use std::ffi::OsStr;
-use std::os::unix::ffi::OsStrExt;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -15,6 +14,7 @@ use fuser::{
 
 use super::errno::errno;
 use super::handles::{owned_by, DirSnapshotEntry, Handle};
+use super::inode::CachedLookup;
 use super::{names, Shared, Smb3Fs};
 use crate::client::{FileAttrs, OpenOptions};
 use crate::proto::create::{
@@ -25,6 +25,8 @@ use crate::proto::info::FileBasicInformation;
 use crate::proto::NtStatus;
 
 const GEN: Generation = Generation(0);
+/// Extended attribute holding a file's name as the server stores it.
+const NORMALIZED_NAME_XATTR: &str = "user.smb3fs.normalized_name";
 /// Largest FUSE read/write request we ask the kernel for.
 const MAX_IO: u32 = 1024 * 1024;
 
@@ -136,6 +138,13 @@ impl Shared {
             Err(e) if errno(&e) == Errno::ENOENT => None,
             Err(e) => return Err(errno(&e)),
         };
+        // The same file under another spelling (a case-only rename): nothing is replaced.
+        let same = |d: &FileAttrs| {
+            (d.index_number != 0 && d.index_number == src.index_number)
+                || crate::cache::fold_eq(&from, &to)
+        };
+        let dst = dst.filter(|d| !same(d));
+        let to_existing = self.inodes().resolve(&to);
         if let Some(d) = dst {
             if noreplace {
                 return Err(Errno::EEXIST);
@@ -146,14 +155,14 @@ impl Shared {
                         return Err(Errno::EINVAL);
                     }
                     self.client.rmdir(&to).await.map_err(|e| errno(&e))?;
-                    self.inodes().remove_path(&to);
+                    self.inodes().remove_path(&to_existing);
                 }
                 (true, false) => return Err(Errno::ENOTDIR),
                 (false, true) => return Err(Errno::EISDIR),
                 (false, false) => {
-                    let target = self.inodes().ino_of(&to);
+                    let target = self.inodes().ino_of(&to_existing);
                     if let Some(ino) = target.filter(|i| self.handles().is_open(*i)) {
-                        self.hide_open(ino, &to).await?;
+                        self.hide_open(ino, &to_existing).await?;
                     }
                 }
             }
@@ -256,25 +265,7 @@ impl Shared {
     }
 
     async fn list(&self, ino: u64) -> Result<Vec<DirSnapshotEntry>, Errno> {
-        let path = self.path(ino)?;
-        let map = self.cfg.map_names;
-        let mut out = Vec::new();
-        self.client
-            .list_dir_with(&path, |batch| {
-                for e in batch {
-                    if names::is_hidden(&e.name) {
-                        continue;
-                    }
-                    out.push(DirSnapshotEntry {
-                        name: names::from_server(&e.name, map),
-                        server_name: e.name,
-                        attrs: e.attrs,
-                    });
-                }
-            })
-            .await
-            .map_err(|e| errno(&e))?;
-        Ok(out)
+        self.list_cached(ino).await
     }
 }
 
@@ -338,32 +329,45 @@ impl Filesystem for Smb3Fs {
 
     fn lookup(&self, req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
         allowed!(self, req, reply);
-        let path = tryr!(reply, self.s.child(parent.0, name));
-        let cached = {
-            let mut t = self.s.inodes();
-            let ino = t.ino_of(&path);
-            match ino.and_then(|i| t.fresh(i, |a| self.s.cfg.attr.ttl(a)).map(|a| (i, a))) {
-                Some((i, a)) => {
-                    t.upsert(&path, a, true);
-                    Some((i, a))
-                }
-                None => None,
+        let path = tryr!(reply, self.s.child_raw(parent.0, name));
+        // A valid listing of the parent answers in any letter case, positively or not.
+        let cached = self
+            .s
+            .inodes()
+            .lookup_cached(&path, |a| self.s.cfg.attr.ttl(a));
+        let path = match cached {
+            CachedLookup::Hit(stored, a) => {
+                let (ttl, attr) = self.s.entry(&stored, a);
+                return reply.entry(&ttl, &attr, GEN);
             }
+            CachedLookup::Absent => return reply.error(Errno::ENOENT),
+            CachedLookup::Miss(path) => path,
         };
-        if let Some((ino, a)) = cached {
-            return reply.entry(&self.s.ttl(&a), &self.s.file_attr(ino, &a), GEN);
-        }
         self.spawn(|s| async move {
             let known = s.inodes().ino_of(&path);
             if let Some(ino) = known {
                 s.io.settle(ino).await;
             }
-            match s.client.stat(&path).await {
-                Ok(a) => {
+            match s.client.stat_named(&path).await {
+                Ok((a, stored)) => {
+                    // Register the name as the server stores it, so that every spelling of one
+                    // name reaches one node.
+                    let path = match stored {
+                        Some(n) if crate::cache::fold_eq(&n, names::file_name(&path)) => {
+                            names::join(names::parent_of(&path), &n)
+                        }
+                        _ => path,
+                    };
                     let (ttl, attr) = s.entry(&path, a);
                     reply.entry(&ttl, &attr, GEN)
                 }
-                Err(e) => reply.error(errno(&e)),
+                Err(e) => {
+                    let e = errno(&e);
+                    if e == Errno::ENOENT {
+                        s.inodes().gone(&path);
+                    }
+                    reply.error(e)
+                }
             }
         });
     }
@@ -558,7 +562,8 @@ impl Filesystem for Smb3Fs {
     ) {
         allowed!(self, req, reply);
         let from = tryr!(reply, self.s.child(parent.0, name));
-        let to = tryr!(reply, self.s.child(newparent.0, newname));
+        // As typed: `mv readme README` changes the stored letter case.
+        let to = tryr!(reply, self.s.child_raw(newparent.0, newname));
         self.spawn(|s| async move {
             match s.do_rename(from, to, flags).await {
                 Ok(()) => reply.ok(),
@@ -745,7 +750,9 @@ impl Filesystem for Smb3Fs {
                     log::warn!("could not delete '{hidden}' (unlinked while open): {e}");
                 }
             }
-            s.inodes().invalidate(h.ino);
+            if h.writable {
+                s.inodes().invalidate(h.ino);
+            }
             match closed.map_err(|e| errno(&e)).and(pending) {
                 Ok(()) => reply.ok(),
                 Err(e) => reply.error(e),
@@ -951,33 +958,80 @@ impl Filesystem for Smb3Fs {
         });
     }
 
-    // No extended attributes or ACLs over SMB without Unix extensions; ENOTSUP makes `cp -a`,
-    // `rsync -X` and friends skip them quietly.
+    // Two extended attributes: `user.smb3fs.status` on the root (what the mount is connected to)
+    // and `user.smb3fs.normalized_name` on every node (the name as the server stores it). Others
+    // answer ENOTSUP, which makes `cp -a`, `rsync -X` and friends skip them quietly.
     fn setxattr(
         &self,
         req: &Request,
-        _ino: INodeNo,
-        _name: &OsStr,
-        _value: &[u8],
+        ino: INodeNo,
+        name: &OsStr,
+        value: &[u8],
         _flags: i32,
         _pos: u32,
         reply: ReplyEmpty,
     ) {
         allowed!(self, req, reply);
-        reply.error(Errno::ENOTSUP);
+        if name.as_encoded_bytes() != NORMALIZED_NAME_XATTR.as_bytes() {
+            return reply.error(Errno::ENOTSUP);
+        }
+        // Setting the stored name to another spelling of it changes its letter case: the one
+        // way to do that through the mount, as the kernel and `mv` see both spellings as the
+        // same file and do nothing.
+        let from = tryr!(reply, self.s.path(ino.0));
+        let new = tryr!(
+            reply,
+            names::to_server(value, self.s.cfg.map_names).ok_or(Errno::EINVAL)
+        );
+        if from.is_empty() || !crate::cache::fold_eq(names::file_name(&from), &new) {
+            return reply.error(Errno::EINVAL);
+        }
+        let to = names::join(names::parent_of(&from), &new);
+        self.spawn(|s| async move {
+            match s.do_rename(from, to, RenameFlags::empty()).await {
+                Ok(()) => reply.ok(),
+                Err(e) => reply.error(e),
+            }
+        });
     }
 
     fn getxattr(&self, req: &Request, ino: INodeNo, name: &OsStr, size: u32, reply: ReplyXattr) {
         allowed!(self, req, reply);
-        if ino.0 != 1 || name.as_bytes() != STATUS_XATTR.as_bytes() {
+        if ino.0 == 1 && name.as_encoded_bytes() == STATUS_XATTR.as_bytes() {
+            return xattr_reply(reply, size, self.s.status_text().as_bytes());
+        }
+        if name.as_encoded_bytes() != NORMALIZED_NAME_XATTR.as_bytes() {
             return reply.error(Errno::ENOTSUP);
         }
-        xattr_reply(reply, size, self.s.status_text().as_bytes());
+        let (path, listed) = {
+            let t = self.s.inodes();
+            let n = tryr!(reply, t.get(ino.0).ok_or(Errno::ENOENT));
+            (n.path.clone(), t.listed_name(&n.path))
+        };
+        let map = self.s.cfg.map_names;
+        let answer = move |reply: ReplyXattr, stored: &str| {
+            xattr_reply(reply, size, names::from_server(stored, map).as_bytes())
+        };
+        if path.is_empty() {
+            return answer(reply, "");
+        }
+        if let Some(stored) = listed {
+            return answer(reply, &stored);
+        }
+        self.spawn(|s| async move {
+            match s.client.normalized_name(&path).await {
+                Ok(n) => {
+                    let n = n.trim_end_matches('\\');
+                    answer(reply, n.rsplit(['\\', '/']).next().unwrap_or(n))
+                }
+                Err(e) => reply.error(errno(&e)),
+            }
+        });
     }
 
     fn listxattr(&self, req: &Request, ino: INodeNo, size: u32, reply: ReplyXattr) {
         allowed!(self, req, reply);
-        // Only the root has one: the status.
+        // Only the root lists one: the status.
         let names = if ino.0 == 1 {
             format!("{STATUS_XATTR}\0")
         } else {

@@ -1,0 +1,117 @@
+//! Directory listings through the directory cache ([`crate::cache`]): a valid cached listing
+//! serves `opendir` without a round trip (after re-fetching the attributes of the few entries
+//! changed through the mount since), else the directory is listed from the server, streamed
+//! batch by batch, and cached when it is complete and fits.
+
+use std::time::Instant;
+
+use fuser::Errno;
+use futures::future::join_all;
+
+use super::errno::errno;
+use super::handles::DirSnapshotEntry;
+use super::{names, Shared};
+use crate::cache::Entry;
+
+/// More stale entries than this: list again rather than fetch each one's attributes.
+const MAX_STAT_REFRESH: usize = 64;
+
+impl Shared {
+    fn snapshot_entry(&self, e: &Entry) -> DirSnapshotEntry {
+        DirSnapshotEntry {
+            name: names::from_server(e.name(), self.cfg.map_names),
+            server_name: e.name().to_string(),
+            attrs: e.attrs(),
+        }
+    }
+
+    /// Fetch fresh attributes of the stale entries of `dir`'s valid listing. Returns false when
+    /// there is no valid listing (any more) to serve from.
+    async fn refresh_stale(&self, dir: &str) -> bool {
+        let Some(stale) = self.inodes().dirs.stale_names(dir) else {
+            return false;
+        };
+        if stale.is_empty() {
+            return true;
+        }
+        if stale.len() > MAX_STAT_REFRESH {
+            self.inodes().dirs.remove_tree(dir);
+            return false;
+        }
+        let results = join_all(stale.iter().map(|name| async move {
+            let path = names::join(dir, name);
+            let known = self.inodes().ino_of(&path);
+            if let Some(ino) = known {
+                self.io.settle(ino).await;
+            }
+            (path, self.client.stat(&names::join(dir, name)).await)
+        }))
+        .await;
+        let mut t = self.inodes();
+        for (path, r) in results {
+            match r {
+                Ok(a) => t.refresh(&path, a),
+                Err(e) if errno(&e) == Errno::ENOENT => t.remove_path(&path),
+                Err(_) => {
+                    t.dirs.remove_tree(dir);
+                    return false;
+                }
+            }
+        }
+        t.dirs.listed(dir).is_some()
+    }
+
+    /// The entries of directory `ino` for a directory handle.
+    pub(super) async fn list_cached(&self, ino: u64) -> Result<Vec<DirSnapshotEntry>, Errno> {
+        let path = self.path(ino)?;
+        if self.refresh_stale(&path).await {
+            let snap = self
+                .inodes()
+                .dirs
+                .map_entries(&path, |e| self.snapshot_entry(e));
+            if let Some(snap) = snap {
+                return Ok(snap);
+            }
+        }
+        let ticket = self.inodes().dirs.begin(&path);
+        let started = Instant::now();
+        let mut entries = Vec::new();
+        let r = self
+            .client
+            .list_dir_with(&path, |batch| {
+                entries.extend(
+                    batch
+                        .into_iter()
+                        .filter(|e| !names::is_hidden(&e.name))
+                        .map(|e| Entry::new(e.name, e.attrs)),
+                );
+            })
+            .await;
+        if let Err(e) = r {
+            self.inodes().dirs.abort(&path);
+            return Err(errno(&e));
+        }
+        let snap = entries.iter().map(|e| self.snapshot_entry(e)).collect();
+        let open = self.handles().open_inodes();
+        let cached = self
+            .inodes()
+            .store_listing(&path, ticket, entries, started, &open);
+        // Files open for writing may have changed since: their attributes come from the server.
+        let stale = cached
+            && self
+                .inodes()
+                .dirs
+                .stale_names(&path)
+                .is_some_and(|s| !s.is_empty());
+        if stale && self.refresh_stale(&path).await {
+            let fresh = self
+                .inodes()
+                .dirs
+                .map_entries(&path, |e| self.snapshot_entry(e));
+            if let Some(fresh) = fresh {
+                return Ok(fresh);
+            }
+        }
+        Ok(snap)
+    }
+}
