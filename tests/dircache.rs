@@ -10,124 +10,12 @@ mod common;
 use std::collections::BTreeSet;
 use std::fs;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::mount::*;
 use common::{server, Server};
-
-const BIN: &str = env!("CARGO_BIN_EXE_smb3fs");
-
-fn scratch(name: &str) -> PathBuf {
-    let base = std::env::var("SMB3FS_TEST_TMPDIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| std::env::temp_dir());
-    let d = base.join(format!("smb3fs-dc-{}-{name}", std::process::id()));
-    let _ = fs::remove_dir_all(&d);
-    fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn is_mounted(mp: &Path) -> bool {
-    let info = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let mp = mp.to_str().unwrap();
-    info.lines().any(|l| {
-        let f: Vec<&str> = l.split(' ').collect();
-        f.len() > 4 && f[4] == mp && l.contains(" - fuse")
-    })
-}
-
-/// A mounted share; unmounts and reaps the mount process on drop.
-struct Mount {
-    mp: PathBuf,
-    child: Option<Child>,
-    scratch: PathBuf,
-}
-
-impl Mount {
-    fn new(srv: &Server, name: &str, extra: &str) -> Mount {
-        let scratch = scratch(name);
-        let mp = scratch.join("mnt");
-        fs::create_dir_all(&mp).unwrap();
-        let opts = format!("credentials={},{extra}", srv.credentials_file.display());
-        let mut child = Command::new(BIN)
-            .args(["mount", &srv.unc()])
-            .arg(&mp)
-            .args(["-o", opts.trim_end_matches(','), "-f"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start smb3fs mount");
-        let t = Instant::now();
-        while !is_mounted(&mp) {
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("smb3fs mount exited early: {status}");
-            }
-            assert!(
-                t.elapsed() < Duration::from_secs(30),
-                "mount did not appear"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Mount {
-            mp,
-            child: Some(child),
-            scratch,
-        }
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.mp.join(rel)
-    }
-}
-
-impl Drop for Mount {
-    fn drop(&mut self) {
-        if is_mounted(&self.mp) {
-            let ok = Command::new("fusermount3")
-                .arg("-u")
-                .arg(&self.mp)
-                .stderr(Stdio::null())
-                .status()
-                .map(|s| s.success());
-            if !matches!(ok, Ok(true)) {
-                let _ = Command::new("fusermount3")
-                    .arg("-uz")
-                    .arg(&self.mp)
-                    .status();
-            }
-        }
-        if let Some(mut c) = self.child.take() {
-            let t = Instant::now();
-            loop {
-                match c.try_wait() {
-                    Ok(Some(_)) | Err(_) => break,
-                    Ok(None) if t.elapsed() > Duration::from_secs(10) => {
-                        let _ = c.kill();
-                        let _ = c.wait();
-                        break;
-                    }
-                    Ok(None) => std::thread::sleep(Duration::from_millis(50)),
-                }
-            }
-        }
-        let _ = fs::remove_dir_all(&self.scratch);
-    }
-}
-
-/// The share, a directory of it (on the server's disk and through a new mount).
-fn setup(name: &str, extra: &str) -> (Server, Mount, PathBuf, PathBuf) {
-    let srv = server();
-    let (local, share_path) = srv.test_dir(&format!("dc-{name}"));
-    let m = Mount::new(&srv, name, extra);
-    let dir = m.path(&share_path);
-    assert!(
-        dir.is_dir(),
-        "{} not visible through the mount",
-        dir.display()
-    );
-    (srv, m, local, dir)
-}
 
 /// Write a file directly in the server's directory, owned like the share (as another client
 /// would leave it).
@@ -184,7 +72,7 @@ fn timed_ls(dir: &Path, flags: &str) -> (Duration, Vec<u8>) {
 
 #[test]
 fn server_side_changes_are_seen_after_the_ttl() {
-    let (srv, _m, local, dir) = setup("ttl", "actimeo=1");
+    let (srv, _m, local, dir) = setup("dc-ttl", "actimeo=1");
     server_write(&srv, &local.join("a.txt"), b"a");
     server_write(&srv, &local.join("gone.txt"), b"g");
     assert_eq!(names(&dir), set(&["a.txt", "gone.txt"]));
@@ -207,7 +95,7 @@ fn server_side_changes_are_seen_after_the_ttl() {
 
 #[test]
 fn cached_listing_is_served_within_the_ttl_and_follows_changes_through_the_mount() {
-    let (srv, _m, local, dir) = setup("long", "actimeo=60");
+    let (srv, _m, local, dir) = setup("dc-long", "actimeo=60");
     server_write(&srv, &local.join("old.txt"), b"old");
     server_write(&srv, &local.join("kept.txt"), b"kept");
     assert_eq!(names(&dir), set(&["kept.txt", "old.txt"]));
@@ -254,7 +142,7 @@ fn cached_listing_is_served_within_the_ttl_and_follows_changes_through_the_mount
 
 #[test]
 fn lookups_in_any_letter_case_reach_the_stored_name() {
-    let (srv, m, local, dir) = setup("case", "actimeo=60");
+    let (srv, m, local, dir) = setup("dc-case", "actimeo=60");
     fs::create_dir(local.join("cold")).unwrap();
     let owner = fs::metadata(&srv.share_dir).unwrap();
     std::os::unix::fs::chown(local.join("cold"), Some(owner.uid()), Some(owner.gid())).unwrap();
@@ -323,7 +211,7 @@ fn lookups_in_any_letter_case_reach_the_stored_name() {
 /// by renaming through another name.
 #[test]
 fn case_only_rename_shows_at_once() {
-    let (srv, _m, local, dir) = setup("mv", "actimeo=60");
+    let (srv, _m, local, dir) = setup("dc-mv", "actimeo=60");
     server_write(&srv, &local.join("readme"), b"read me");
     fs::create_dir(dir.join("subdir")).unwrap();
     assert_eq!(names(&dir), set(&["readme", "subdir"]));
@@ -404,7 +292,7 @@ fn server_files(dir: &Path, n: usize) -> BTreeSet<String> {
 
 #[test]
 fn hundred_thousand_files_list_completely() {
-    let (_srv, _m, local, dir) = setup("100k", "actimeo=60");
+    let (_srv, _m, local, dir) = setup("dc-100k", "actimeo=60");
     let big = local.join("big");
     fs::create_dir(&big).unwrap();
     let t = Instant::now();
@@ -437,7 +325,7 @@ fn hundred_thousand_files_list_completely() {
 
 #[test]
 fn directory_larger_than_the_cache_is_listed_completely() {
-    let (_srv, _m, local, dir) = setup("small-cache", "actimeo=60,dircache_max=1000");
+    let (_srv, _m, local, dir) = setup("dc-small-cache", "actimeo=60,dircache_max=1000");
     let big = local.join("big");
     fs::create_dir(&big).unwrap();
     let want = server_files(&big, 5000);

@@ -10,131 +10,15 @@ mod common;
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
 
-use common::{pattern, server, Server};
+use common::mount::*;
+use common::{pattern, server};
 
-const BIN: &str = env!("CARGO_BIN_EXE_smb3fs");
 const CREATOR: u32 = 4242;
 const OTHER: u32 = 4343;
 const GLOBAL: &str = "global,uid=4242,gid=4242,file_mode=0664,dir_mode=0775";
-
-fn scratch(name: &str) -> PathBuf {
-    let base = std::env::var("SMB3FS_TEST_TMPDIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| std::env::temp_dir());
-    let d = base.join(format!("smb3fs-global-{}-{name}", std::process::id()));
-    let _ = fs::remove_dir_all(&d);
-    fs::create_dir_all(&d).unwrap();
-    // Other users must reach the mount point below it.
-    for p in [base.as_path(), d.as_path()] {
-        let mut perm = fs::metadata(p).unwrap().permissions();
-        perm.set_mode(perm.mode() | 0o755);
-        fs::set_permissions(p, perm).unwrap();
-    }
-    d
-}
-
-fn is_mounted(mp: &Path) -> bool {
-    let info = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let mp = mp.to_str().unwrap();
-    info.lines().any(|l| {
-        let f: Vec<&str> = l.split(' ').collect();
-        f.len() > 4 && f[4] == mp && l.contains(" - fuse")
-    })
-}
-
-fn unmount(mp: &Path) {
-    if !is_mounted(mp) {
-        return;
-    }
-    let ok = Command::new("fusermount3")
-        .arg("-u")
-        .arg(mp)
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success());
-    if !matches!(ok, Ok(true)) {
-        let _ = Command::new("fusermount3").arg("-uz").arg(mp).status();
-    }
-}
-
-/// A mounted share in the foreground; unmounts and reaps the mount process on drop.
-struct Mount {
-    mp: PathBuf,
-    child: Option<Child>,
-    scratch: PathBuf,
-}
-
-impl Mount {
-    fn new(srv: &Server, name: &str, extra: &str) -> Mount {
-        let scratch = scratch(name);
-        let mp = scratch.join("mnt");
-        fs::create_dir_all(&mp).unwrap();
-        let opts = format!("credentials={},{extra}", srv.credentials_file.display());
-        let mut child = Command::new(BIN)
-            .args(["mount", &srv.unc()])
-            .arg(&mp)
-            .args(["-o", &opts, "-f"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start smb3fs mount");
-        let t = Instant::now();
-        while !is_mounted(&mp) {
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("smb3fs mount exited early: {status}");
-            }
-            assert!(
-                t.elapsed() < Duration::from_secs(30),
-                "mount did not appear"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Mount {
-            mp,
-            child: Some(child),
-            scratch,
-        }
-    }
-}
-
-impl Drop for Mount {
-    fn drop(&mut self) {
-        unmount(&self.mp);
-        if let Some(mut c) = self.child.take() {
-            let t = Instant::now();
-            loop {
-                match c.try_wait() {
-                    Ok(Some(_)) | Err(_) => break,
-                    Ok(None) if t.elapsed() > Duration::from_secs(10) => {
-                        let _ = c.kill();
-                        let _ = c.wait();
-                        break;
-                    }
-                    Ok(None) => std::thread::sleep(Duration::from_millis(50)),
-                }
-            }
-        }
-        let _ = fs::remove_dir_all(&self.scratch);
-    }
-}
-
-/// Mount with `extra` options and return (server, mount, share dir on disk, dir in the mount).
-fn setup(name: &str, extra: &str) -> (Server, Mount, PathBuf, PathBuf) {
-    let srv = server();
-    let (local, share_path) = srv.test_dir(&format!("global-{name}"));
-    let m = Mount::new(&srv, name, extra);
-    let dir = m.mp.join(share_path);
-    assert!(
-        dir.is_dir(),
-        "{} not visible through the mount",
-        dir.display()
-    );
-    (srv, m, local, dir)
-}
 
 /// Create a file directly in the server's directory, owned like the share (so smbd may write it).
 fn put_local(local: &Path, name: &str, data: &[u8]) {
@@ -191,7 +75,7 @@ fn q(p: &Path) -> String {
 
 #[test]
 fn global_mount_checks_modes_for_each_user() {
-    let (_srv, m, local, dir) = setup("modes", GLOBAL);
+    let (_srv, m, local, dir) = setup("global-modes", GLOBAL);
     put_local(&local, "existing", b"server data");
     let meta = fs::metadata(dir.join("existing")).unwrap();
     use std::os::unix::fs::MetadataExt;
@@ -238,7 +122,7 @@ fn global_mount_checks_modes_for_each_user() {
 
 #[test]
 fn allow_users_keeps_everyone_else_out() {
-    let (_srv, m, local, dir) = setup("allow", &format!("{GLOBAL},allow_users={CREATOR}"));
+    let (_srv, m, local, dir) = setup("global-allow", &format!("{GLOBAL},allow_users={CREATOR}"));
     put_local(&local, "f", b"x");
     put_local(&local, "g", b"y");
     let out = as_user(
@@ -286,7 +170,7 @@ fn allow_users_keeps_everyone_else_out() {
 
 #[test]
 fn without_global_only_the_mounting_user_enters() {
-    let (_srv, m, _local, dir) = setup("private", "");
+    let (_srv, m, _local, dir) = setup("global-private", "");
     assert!(dir.is_dir());
     for uid in [CREATOR, OTHER] {
         let out = as_user(uid, uid, &format!("ls {}", q(&m.mp)));
@@ -297,7 +181,7 @@ fn without_global_only_the_mounting_user_enters() {
 
 #[test]
 fn bind_mounted_into_a_container_namespace() {
-    let (srv, m, local, dir) = setup("container", GLOBAL);
+    let (srv, m, local, dir) = setup("global-container", GLOBAL);
     put_local(&local, "from-host", b"host bytes");
     let bind = m.scratch.join("container-view");
     fs::create_dir_all(&bind).unwrap();
@@ -337,7 +221,7 @@ fn bind_mounted_into_a_container_namespace() {
 
 #[test]
 fn users_writing_at_once_do_not_mix_and_handles_stay_with_their_opener() {
-    let (_srv, m, local, dir) = setup("concurrent", GLOBAL);
+    let (_srv, m, local, dir) = setup("global-concurrent", GLOBAL);
     let src = m.scratch.join("src");
     fs::create_dir_all(&src).unwrap();
     let size = 4 << 20;
@@ -399,7 +283,7 @@ fn users_writing_at_once_do_not_mix_and_handles_stay_with_their_opener() {
 
 #[test]
 fn status_command_reports_the_session() {
-    let (srv, m, _local, dir) = setup("status", GLOBAL);
+    let (srv, m, _local, dir) = setup("global-status", GLOBAL);
     let out = Command::new(BIN).arg("status").arg(&m.mp).output().unwrap();
     let text = ok(&out, "smb3fs status");
     assert!(text.contains("3.1.1"), "{text}");
@@ -485,9 +369,9 @@ fn unknown_user_and_world_writable_global_are_refused() {
         "{e}"
     );
     // Accepted with an allow list, and a plain `global` is accepted too.
-    let (_srv, m, _local, _dir) = setup("worldok", "global,file_mode=0666,allow_users=4242");
+    let (_srv, m, _local, _dir) = setup("global-worldok", "global,file_mode=0666,allow_users=4242");
     drop(m);
-    let (_srv, m, _local, dir) = setup("plain", "global");
+    let (_srv, m, _local, dir) = setup("global-plain", "global");
     use std::os::unix::fs::MetadataExt;
     assert_eq!(fs::metadata(&dir).unwrap().mode() & 0o7777, 0o755);
     drop(m);
@@ -569,7 +453,7 @@ fn mmap_writes_of_another_user_reach_the_server() {
     // no caller), which neither the access lists nor the handle owner check may refuse.
     use std::io::{BufRead, BufReader, Write};
     use std::os::unix::process::CommandExt;
-    let (_srv, m, local, dir) = setup("mmap", &format!("{GLOBAL},allow_users={CREATOR}"));
+    let (_srv, m, local, dir) = setup("global-mmap", &format!("{GLOBAL},allow_users={CREATOR}"));
     put_local(&local, "mapped", &[b'.'; 8192]);
     let helper = m.scratch.join("helper");
     fs::copy(std::env::current_exe().unwrap(), &helper).unwrap();

@@ -11,126 +11,12 @@ use std::fs;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use common::{pattern, server, Server};
+use common::mount::*;
+use common::{pattern, server};
 use sha2::{Digest, Sha256};
-
-const BIN: &str = env!("CARGO_BIN_EXE_smb3fs");
-
-fn scratch(name: &str) -> PathBuf {
-    let base = std::env::var("SMB3FS_TEST_TMPDIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| std::env::temp_dir());
-    let d = base.join(format!("smb3fs-mnt-{}-{name}", std::process::id()));
-    let _ = fs::remove_dir_all(&d);
-    fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn is_mounted(mp: &Path) -> bool {
-    let info = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let mp = mp.to_str().unwrap();
-    info.lines().any(|l| {
-        let f: Vec<&str> = l.split(' ').collect();
-        f.len() > 4 && f[4] == mp && l.contains(" - fuse")
-    })
-}
-
-fn wait_until(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
-    let t = Instant::now();
-    while !f() {
-        assert!(
-            t.elapsed() < Duration::from_secs(secs),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn unmount(mp: &Path) {
-    if !is_mounted(mp) {
-        return;
-    }
-    let ok = Command::new("fusermount3")
-        .arg("-u")
-        .arg(mp)
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success());
-    if !matches!(ok, Ok(true)) {
-        let _ = Command::new("fusermount3").arg("-uz").arg(mp).status();
-    }
-}
-
-/// A mounted share; unmounts and reaps the mount process on drop.
-struct Mount {
-    mp: PathBuf,
-    child: Option<Child>,
-    scratch: PathBuf,
-}
-
-impl Mount {
-    fn new(srv: &Server, name: &str, extra: &str) -> Mount {
-        let scratch = scratch(name);
-        let mp = scratch.join("mnt");
-        fs::create_dir_all(&mp).unwrap();
-        let mut opts = format!("credentials={}", srv.credentials_file.display());
-        if !extra.is_empty() {
-            opts = format!("{opts},{extra}");
-        }
-        let mut child = Command::new(BIN)
-            .args(["mount", &srv.unc()])
-            .arg(&mp)
-            .args(["-o", &opts, "-f"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start smb3fs mount");
-        let t = Instant::now();
-        while !is_mounted(&mp) {
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("smb3fs mount exited early: {status}");
-            }
-            assert!(
-                t.elapsed() < Duration::from_secs(30),
-                "mount did not appear"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Mount {
-            mp,
-            child: Some(child),
-            scratch,
-        }
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.mp.join(rel)
-    }
-}
-
-impl Drop for Mount {
-    fn drop(&mut self) {
-        unmount(&self.mp);
-        if let Some(mut c) = self.child.take() {
-            let t = Instant::now();
-            loop {
-                match c.try_wait() {
-                    Ok(Some(_)) | Err(_) => break,
-                    Ok(None) if t.elapsed() > Duration::from_secs(10) => {
-                        let _ = c.kill();
-                        let _ = c.wait();
-                        break;
-                    }
-                    Ok(None) => std::thread::sleep(Duration::from_millis(50)),
-                }
-            }
-        }
-        let _ = fs::remove_dir_all(&self.scratch);
-    }
-}
 
 fn sha(data: &[u8]) -> Vec<u8> {
     Sha256::digest(data).to_vec()
@@ -166,22 +52,9 @@ fn sh(dir: &Path, script: &str) -> Output {
     out
 }
 
-fn setup(name: &str, extra: &str) -> (Server, Mount, PathBuf, PathBuf) {
-    let srv = server();
-    let (local, share_path) = srv.test_dir(&format!("fs-{name}"));
-    let m = Mount::new(&srv, name, extra);
-    let dir = m.path(&share_path);
-    assert!(
-        dir.is_dir(),
-        "{} not visible through the mount",
-        dir.display()
-    );
-    (srv, m, local, dir)
-}
-
 #[test]
 fn files_of_many_sizes_round_trip() {
-    let (_srv, m, local, dir) = setup("sizes", "");
+    let (_srv, m, local, dir) = setup("fs-sizes", "");
     for (i, size) in [0usize, 1, 4095, 4096, 65537, (1 << 20) + 3, 8 << 20]
         .into_iter()
         .enumerate()
@@ -225,7 +98,7 @@ fn files_of_many_sizes_round_trip() {
 
 #[test]
 fn append_truncate_and_random_writes() {
-    let (_srv, _m, local, dir) = setup("rw", "");
+    let (_srv, _m, local, dir) = setup("fs-rw", "");
     let p = dir.join("model");
     let mut model = pattern(300_000, 5);
     fs::write(&p, &model).unwrap();
@@ -307,7 +180,7 @@ fn date_epoch(d: &str) -> i64 {
 
 #[test]
 fn rename_and_unlink_semantics() {
-    let (_srv, _m, local, dir) = setup("rename", "");
+    let (_srv, _m, local, dir) = setup("fs-rename", "");
     fs::write(dir.join("a"), b"A").unwrap();
     fs::write(dir.join("b"), b"B").unwrap();
     fs::rename(dir.join("a"), dir.join("b")).unwrap(); // over an existing file
@@ -381,7 +254,7 @@ fn rename_and_unlink_semantics() {
 
 #[test]
 fn trees_cp_tar_rsync_find_du_df() {
-    let (_srv, m, local, dir) = setup("trees", "");
+    let (_srv, m, local, dir) = setup("fs-trees", "");
     let src = m.scratch.join("src");
     sh(
         &m.scratch,
@@ -441,7 +314,7 @@ fn trees_cp_tar_rsync_find_du_df() {
 
 #[test]
 fn git_init_add_commit_status() {
-    let (_srv, _m, _local, dir) = setup("git", "");
+    let (_srv, _m, _local, dir) = setup("fs-git", "");
     sh(
         &dir,
         "git init -q repo && cd repo && git config user.name Test && git config user.email t@example.com \
@@ -454,7 +327,7 @@ fn git_init_add_commit_status() {
 
 #[test]
 fn names_utf8_spaces_and_mapped_characters() {
-    let (_srv, _m, local, dir) = setup("names", "");
+    let (_srv, _m, local, dir) = setup("fs-names", "");
     let names = [
         "with space",
         "é",
@@ -505,7 +378,7 @@ fn names_utf8_spaces_and_mapped_characters() {
 
 #[test]
 fn nomapposix_refuses_forbidden_characters() {
-    let (_srv, _m, _local, dir) = setup("nomap", "nomapposix");
+    let (_srv, _m, _local, dir) = setup("fs-nomap", "nomapposix");
     let e = fs::write(dir.join("a:b"), b"x").unwrap_err();
     assert_eq!(e.raw_os_error(), Some(libc::EINVAL));
     fs::write(dir.join("fine é"), b"x").unwrap();

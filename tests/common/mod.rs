@@ -2,6 +2,8 @@
 //! private directory per test, and a recording/tampering TCP proxy.
 #![allow(dead_code)]
 
+pub mod mount;
+
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

@@ -1,0 +1,145 @@
+//! Real mounts for the integration tests: each test mounts the share on its own mount point with
+//! `smb3fs mount … -f` as a child process, and a guard unmounts it (lazily if busy) and reaps the
+//! process even when the test panics, so tests can run in parallel.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::{server, Server};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_smb3fs");
+
+/// A fresh scratch directory for one test, reachable by other users (for setpriv tests).
+pub fn scratch(name: &str) -> PathBuf {
+    let base = std::env::var("SMB3FS_TEST_TMPDIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| std::env::temp_dir());
+    let d = base.join(format!("smb3fs-mnt-{}-{name}", std::process::id()));
+    let _ = fs::remove_dir_all(&d);
+    fs::create_dir_all(&d).unwrap();
+    for p in [base.as_path(), d.as_path()] {
+        let mut perm = fs::metadata(p).unwrap().permissions();
+        perm.set_mode(perm.mode() | 0o755);
+        fs::set_permissions(p, perm).unwrap();
+    }
+    d
+}
+
+pub fn is_mounted(mp: &Path) -> bool {
+    let info = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let mp = mp.to_str().unwrap();
+    info.lines().any(|l| {
+        let f: Vec<&str> = l.split(' ').collect();
+        f.len() > 4 && f[4] == mp && l.contains(" - fuse")
+    })
+}
+
+pub fn wait_until(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while !f() {
+        assert!(
+            t.elapsed() < Duration::from_secs(secs),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+pub fn unmount(mp: &Path) {
+    if !is_mounted(mp) {
+        return;
+    }
+    let ok = Command::new("fusermount3")
+        .arg("-u")
+        .arg(mp)
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success());
+    if !matches!(ok, Ok(true)) {
+        let _ = Command::new("fusermount3").arg("-uz").arg(mp).status();
+    }
+}
+
+/// A mounted share; unmounts and reaps the mount process on drop.
+pub struct Mount {
+    pub mp: PathBuf,
+    pub child: Option<Child>,
+    pub scratch: PathBuf,
+}
+
+impl Mount {
+    /// Mount `srv` in the foreground with the credentials file and `extra` options.
+    pub fn new(srv: &Server, name: &str, extra: &str) -> Mount {
+        let scratch = scratch(name);
+        let mp = scratch.join("mnt");
+        fs::create_dir_all(&mp).unwrap();
+        let opts = format!("credentials={},{extra}", srv.credentials_file.display());
+        let mut child = Command::new(BIN)
+            .args(["mount", &srv.unc()])
+            .arg(&mp)
+            .args(["-o", opts.trim_end_matches(','), "-f"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start smb3fs mount");
+        let t = Instant::now();
+        while !is_mounted(&mp) {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("smb3fs mount exited early: {status}");
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(30),
+                "mount did not appear"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Mount {
+            mp,
+            child: Some(child),
+            scratch,
+        }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.mp.join(rel)
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        unmount(&self.mp);
+        if let Some(mut c) = self.child.take() {
+            let t = Instant::now();
+            loop {
+                match c.try_wait() {
+                    Ok(Some(_)) | Err(_) => break,
+                    Ok(None) if t.elapsed() > Duration::from_secs(10) => {
+                        let _ = c.kill();
+                        let _ = c.wait();
+                        break;
+                    }
+                    Ok(None) => std::thread::sleep(Duration::from_millis(50)),
+                }
+            }
+        }
+        let _ = fs::remove_dir_all(&self.scratch);
+    }
+}
+
+/// The share, a fresh directory `name` in it, and a new mount with `extra` options: returns
+/// (server, mount, the directory on the server's disk, the directory through the mount).
+pub fn setup(name: &str, extra: &str) -> (Server, Mount, PathBuf, PathBuf) {
+    let srv = server();
+    let (local, share_path) = srv.test_dir(name);
+    let m = Mount::new(&srv, name, extra);
+    let dir = m.path(&share_path);
+    assert!(
+        dir.is_dir(),
+        "{} not visible through the mount",
+        dir.display()
+    );
+    (srv, m, local, dir)
+}
