@@ -451,11 +451,7 @@ impl Filesystem for Smb3Fs {
     ) {
         allowed!(self, req, reply);
         // Devices, FIFOs and sockets cannot be stored on an SMB share without Unix extensions.
-        reply.error(if self.s.cfg.read_only {
-            Errno::EROFS
-        } else {
-            Errno::EPERM
-        });
+        reply.error(self.s.check_writable().err().unwrap_or(Errno::EPERM));
     }
 
     fn symlink(
@@ -467,20 +463,13 @@ impl Filesystem for Smb3Fs {
         reply: ReplyEntry,
     ) {
         allowed!(self, req, reply);
-        reply.error(if self.s.cfg.read_only {
-            Errno::EROFS
-        } else {
-            Errno::EPERM
-        });
+        // No symbolic links without Unix extensions; nothing is faked.
+        reply.error(self.s.check_writable().err().unwrap_or(Errno::EPERM));
     }
 
     fn link(&self, req: &Request, _ino: INodeNo, _np: INodeNo, _nn: &OsStr, reply: ReplyEntry) {
         allowed!(self, req, reply);
-        reply.error(if self.s.cfg.read_only {
-            Errno::EROFS
-        } else {
-            Errno::EPERM
-        });
+        reply.error(self.s.check_writable().err().unwrap_or(Errno::EPERM));
     }
 
     fn mkdir(
