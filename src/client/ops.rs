@@ -215,6 +215,16 @@ fn query_request(
     }
 }
 
+fn set_file_info_request(class: u8, file_id: FileId, buffer: Vec<u8>) -> SetInfoRequest {
+    SetInfoRequest {
+        info_type: INFO_FILE,
+        file_info_class: class,
+        additional_information: 0,
+        file_id,
+        buffer,
+    }
+}
+
 fn query_all_request(file_id: FileId) -> QueryInfoRequest {
     query_request(INFO_FILE, FILE_ALL_INFORMATION, ALL_INFO_BUFFER, file_id)
 }
@@ -389,13 +399,7 @@ impl Client {
         class: u8,
         buffer: Vec<u8>,
     ) -> Result<()> {
-        let set = SetInfoRequest {
-            info_type: INFO_FILE,
-            file_info_class: class,
-            additional_information: 0,
-            file_id: RELATED_FILE_ID,
-            buffer,
-        };
+        let set = set_file_info_request(class, RELATED_FILE_ID, buffer);
         let parts = vec![
             self.part(&create_request(path, o), false, 0),
             self.part(&set, true, 0),
@@ -475,13 +479,7 @@ impl Client {
         class: u8,
         buffer: Vec<u8>,
     ) -> Result<()> {
-        let set = SetInfoRequest {
-            info_type: INFO_FILE,
-            file_info_class: class,
-            additional_information: 0,
-            file_id,
-            buffer,
-        };
+        let set = set_file_info_request(class, file_id, buffer);
         let resp = self.call_raw(&set, 0).await?;
         check(&resp, op, "")
     }
