@@ -334,16 +334,7 @@ fn refused_mount(name: &str, extra: &str) -> String {
     let s = scratch(name);
     let mp = s.join("mnt");
     fs::create_dir_all(&mp).unwrap();
-    let out = Command::new(BIN)
-        .args(["mount", &srv.unc()])
-        .arg(&mp)
-        .args([
-            "-o",
-            &format!("credentials={},{extra}", srv.credentials_file.display()),
-        ])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = daemon_mount(&srv, &mp, extra);
     let mounted = is_mounted(&mp);
     unmount(&mp);
     let _ = fs::remove_dir_all(&s);

@@ -421,15 +421,7 @@ fn daemon_mode_mounts_and_fusermount_ends_it() {
     let s = scratch("daemon");
     let mp = s.join("mnt");
     fs::create_dir_all(&mp).unwrap();
-    let out = Command::new(BIN)
-        .args(["mount", &srv.unc()])
-        .arg(&mp)
-        .args([
-            "-o",
-            &format!("credentials={}", srv.credentials_file.display()),
-        ])
-        .output()
-        .unwrap();
+    let out = daemon_mount(&srv, &mp, "");
     assert!(
         out.status.success(),
         "daemon mount failed: {}",

@@ -1,23 +1,14 @@
 //! Published Microsoft known-answer vectors (tests/vectors/*.json, see its README) for the
 //! SMB 3.x crypto layer: KDF, pre-auth hash, CMAC signing and the GCM/CCM transforms.
 
+mod common;
+
+use common::vectors::{h, hex};
 use serde_json::Value;
 use smb3fs::crypto::{
     derive_channel_signing_key, derive_session_keys, sign, smb3_kdf, verify, Cipher, CryptoError,
     Decryptor, Encryptor, PreauthHash, SigningAlgorithm,
 };
-
-fn hex(s: &str) -> Vec<u8> {
-    assert!(s.len().is_multiple_of(2), "odd hex length");
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
-}
-
-fn h(v: &Value, k: &str) -> Vec<u8> {
-    hex(v[k].as_str().unwrap_or_else(|| panic!("missing {k}")))
-}
 
 fn num(v: &Value, k: &str) -> u64 {
     u64::from_str_radix(v[k].as_str().unwrap(), 16).unwrap()

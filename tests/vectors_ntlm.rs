@@ -2,21 +2,15 @@
 //! exchange from the "anatomy of signing and cryptographic keys" blog
 //! (ntlmv2_smb_session_key.json + the SESSION_SETUP packets in preauth_3_1_1.json).
 
+mod common;
+
+use common::vectors::{h, hex};
 use serde_json::Value;
 use smb3fs::auth::ntlm::*;
 use smb3fs::auth::ntlm_crypto::*;
 use smb3fs::auth::spnego::{mech_type_list, NegState, NegTokenInit, NegTokenResp, OID_NTLMSSP};
 use smb3fs::auth::{AuthError, Credentials, NtlmAuthenticator, NtlmConfig};
 
-fn hex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
-}
-fn h(v: &Value, k: &str) -> Vec<u8> {
-    hex(v[k].as_str().unwrap_or_else(|| panic!("missing {k}")))
-}
 fn a16(b: &[u8]) -> [u8; 16] {
     b.try_into().unwrap()
 }

@@ -63,6 +63,19 @@ pub fn unmount(mp: &Path) {
     }
 }
 
+/// Run `smb3fs mount` in daemon mode (it returns once the mount is ready, or with the error) on
+/// `mp`, with the credentials file and `extra` options.
+pub fn daemon_mount(srv: &Server, mp: &Path, extra: &str) -> std::process::Output {
+    let opts = format!("credentials={},{extra}", srv.credentials_file.display());
+    Command::new(BIN)
+        .args(["mount", &srv.unc()])
+        .arg(mp)
+        .args(["-o", opts.trim_end_matches(',')])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run smb3fs mount")
+}
+
 /// A mounted share; unmounts and reaps the mount process on drop.
 pub struct Mount {
     pub mp: PathBuf,
