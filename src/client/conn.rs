@@ -59,9 +59,28 @@ pub(crate) struct Outgoing<'a> {
     /// Bytes sent right after `body` (a WRITE's data), borrowed so they are copied only once,
     /// into the frame.
     pub data: &'a [u8],
+    /// Instead of `data`: a buffer whose bytes after `headroom` are the data, with room in front
+    /// for the frame's headers, so a large WRITE is sealed where it lies and never copied.
+    pub in_place: Option<PayloadBuf>,
     /// Payload size in bytes that decides the credit charge (read length, write length,
     /// output buffer); 0 for small requests.
     pub payload: usize,
+}
+
+/// Data to send with free space in front of it, see [`Outgoing::in_place`].
+pub struct PayloadBuf {
+    pub buf: Vec<u8>,
+    pub headroom: usize,
+}
+
+impl PayloadBuf {
+    /// Room a caller leaves in front of WRITE data: length prefix, transform header, SMB2 header
+    /// and the WRITE request's fixed part, rounded up.
+    pub const WRITE_HEADROOM: usize = 256;
+
+    pub fn data(&self) -> &[u8] {
+        &self.buf[self.headroom..]
+    }
 }
 
 /// A response: its decoded header and the whole message (header included), which sits at
@@ -227,8 +246,8 @@ impl Connection {
         }
 
         let security = self.security();
-        let frame = self.build_frame(
-            &parts,
+        let (frame, frame_start) = self.build_frame(
+            parts,
             &ids,
             &charges,
             session_id,
@@ -237,7 +256,7 @@ impl Connection {
         );
         let write_result = {
             let mut w = self.writer.lock().await;
-            w.write_all(&frame).await
+            w.write_all(&frame[frame_start..]).await
         };
         if let Err(e) = write_result {
             let reason = format!("write to {} failed: {e}", self.peer);
@@ -263,37 +282,29 @@ impl Connection {
         Ok(responses)
     }
 
-    /// Encode, chain, sign or seal the parts into one frame with its 4-byte length prefix.
-    /// The frame is built in one buffer with room in front for the length and the transform
-    /// header, and sealed in place, so the payload is copied once.
+    /// Encode, chain, sign or seal the parts into one frame with its 4-byte length prefix;
+    /// returns the buffer and where the frame starts in it. The frame is built in one buffer
+    /// with room in front for the length and the transform header, and sealed in place, so the
+    /// payload is copied at most once (never, for a single part with an in-place payload).
     fn build_frame(
         &self,
-        parts: &[Outgoing<'_>],
+        mut parts: Vec<Outgoing<'_>>,
         ids: &[u64],
         charges: &[u16],
         session_id: u64,
         security: Option<&Security>,
         capture: Option<&mut Vec<Vec<u8>>>,
-    ) -> Vec<u8> {
+    ) -> (Vec<u8>, usize) {
         let encryptor = security.and_then(|s| s.encryptor.as_ref());
         let base = 4 + if encryptor.is_some() {
             TRANSFORM_HEADER_LEN
         } else {
             0
         };
-        let total: usize = parts
-            .iter()
-            .map(|p| HEADER_LEN + p.body.len() + p.data.len() + 8)
-            .sum::<usize>();
-        let mut frame = Vec::with_capacity(base + total);
-        frame.resize(base, 0);
         let zero_charge = self.zero_charge.load(Ordering::Relaxed);
         // Ask for more credits while below the target, so pipelined I/O is not starved.
         let short = self.credits.available_permits() < CREDIT_TARGET as usize;
-        let mut starts = Vec::with_capacity(parts.len());
-        for (i, part) in parts.iter().enumerate() {
-            let start = frame.len();
-            starts.push(start);
+        let header = |i: usize, part: &Outgoing<'_>| {
             let mut h = Header::new(part.command);
             h.credit_charge = if zero_charge { 0 } else { charges[i] };
             h.credits = charges[i].max(1) + if short { 64 } else { 0 };
@@ -303,9 +314,52 @@ impl Connection {
             if part.related {
                 h.flags |= FLAGS_RELATED_OPERATIONS;
             }
-            h.encode(&mut frame);
+            h
+        };
+
+        let in_place_fits = parts.len() == 1
+            && parts[0]
+                .in_place
+                .as_ref()
+                .is_some_and(|p| p.headroom >= base + HEADER_LEN + parts[0].body.len());
+        if in_place_fits {
+            let part = parts.pop().expect("one part");
+            let payload = part.in_place.as_ref().expect("checked above");
+            let mut head = Vec::with_capacity(HEADER_LEN + part.body.len());
+            header(0, &part).encode(&mut head);
+            head.extend_from_slice(&part.body);
+            let msg_start = payload.headroom - head.len();
+            let frame_start = msg_start - base;
+            let mut frame = part.in_place.expect("checked above").buf;
+            frame[msg_start..msg_start + head.len()].copy_from_slice(&head);
+            let len = frame.len();
+            self.finish_frame(
+                &mut frame[frame_start..len],
+                base,
+                &[base],
+                session_id,
+                security,
+                capture,
+            );
+            return (frame, frame_start);
+        }
+
+        let total: usize = parts
+            .iter()
+            .map(|p| {
+                let data = p.in_place.as_ref().map_or(p.data, |d| d.data());
+                HEADER_LEN + p.body.len() + data.len() + 8
+            })
+            .sum::<usize>();
+        let mut frame = Vec::with_capacity(base + total);
+        frame.resize(base, 0);
+        let mut starts = Vec::with_capacity(parts.len());
+        for (i, part) in parts.iter().enumerate() {
+            let start = frame.len();
+            starts.push(start);
+            header(i, part).encode(&mut frame);
             frame.extend_from_slice(&part.body);
-            frame.extend_from_slice(part.data);
+            frame.extend_from_slice(part.in_place.as_ref().map_or(part.data, |d| d.data()));
             if i + 1 < parts.len() {
                 // Each compounded message starts 8-byte aligned; NextCommand points to it.
                 while !(frame.len() - start).is_multiple_of(8) {
@@ -315,6 +369,22 @@ impl Connection {
                 frame[start + 20..start + 24].copy_from_slice(&next.to_le_bytes());
             }
         }
+        self.finish_frame(&mut frame, base, &starts, session_id, security, capture);
+        (frame, 0)
+    }
+
+    /// Sign or seal an encoded frame (length prefix first, messages at `starts`) and set its
+    /// length prefix.
+    fn finish_frame(
+        &self,
+        frame: &mut [u8],
+        base: usize,
+        starts: &[usize],
+        session_id: u64,
+        security: Option<&Security>,
+        capture: Option<&mut Vec<Vec<u8>>>,
+    ) {
+        let encryptor = security.and_then(|s| s.encryptor.as_ref());
         if let Some(sec) = security {
             if encryptor.is_none() && session_id != 0 && session_id == sec.session_id {
                 for (i, start) in starts.iter().enumerate() {
@@ -336,7 +406,6 @@ impl Connection {
         }
         let len = (frame.len() - 4) as u32;
         frame[..4].copy_from_slice(&len.to_be_bytes());
-        frame
     }
 
     fn dead_error(&self) -> ClientError {
@@ -390,9 +459,16 @@ impl Connection {
             if len_buf[0] != 0 || !(4..=MAX_FRAME).contains(&len) {
                 return format!("bad frame length {len} from {}", self.peer);
             }
-            let mut frame = vec![0u8; len];
-            if let Err(e) = reader.read_exact(&mut frame).await {
-                return format!("read from {} failed: {e}", self.peer);
+            // Filled without zeroing first: at disk speed, zeroing every frame costs as much
+            // as a copy of it.
+            let mut frame = Vec::with_capacity(len);
+            while frame.len() < len {
+                let want = (len - frame.len()) as u64;
+                match (&mut reader).take(want).read_buf(&mut frame).await {
+                    Ok(0) => return format!("{} closed the connection mid-frame", self.peer),
+                    Ok(_) => {}
+                    Err(e) => return format!("read from {} failed: {e}", self.peer),
+                }
             }
             if let Err(reason) = self.handle_frame(frame) {
                 return reason;

@@ -10,6 +10,7 @@ mod session;
 
 use std::sync::Arc;
 
+pub use conn::PayloadBuf;
 pub use error::{ClientError, Result};
 pub use ops::{DirEntry, FileAttrs, FsStats, OpenFile, OpenOptions, ReadData};
 pub use options::ConnectOptions;
@@ -115,6 +116,7 @@ impl Client {
             related: false,
             body: buf,
             data: &[],
+            in_place: None,
             payload,
         }
     }

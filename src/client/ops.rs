@@ -4,7 +4,7 @@
 
 use futures::future::try_join_all;
 
-use super::conn::{Outgoing, Response};
+use super::conn::{Outgoing, PayloadBuf, Response};
 use super::error::{ClientError, Result};
 use super::Client;
 use crate::proto::create::*;
@@ -577,6 +577,50 @@ impl Client {
         Ok(counts.into_iter().map(|c| c as u64).sum())
     }
 
+    /// Write the data of `payload` at `offset`, as [`write`](Self::write) does; when it fits in
+    /// one request the frame is built and sealed inside `payload`'s own buffer (no copy).
+    pub async fn write_in_place(
+        &self,
+        file_id: FileId,
+        offset: u64,
+        payload: PayloadBuf,
+        write_through: bool,
+    ) -> Result<u64> {
+        let len = payload.data().len();
+        if len == 0 || len > self.inner.max_write as usize {
+            return self
+                .write(file_id, offset, payload.data(), write_through)
+                .await;
+        }
+        let flags = if write_through {
+            WRITEFLAG_WRITE_THROUGH
+        } else {
+            0
+        };
+        let mut body = Vec::with_capacity(64);
+        WriteRequest::encode_fixed_part(offset, file_id, flags, len as u32, &mut body);
+        let part = Outgoing {
+            command: Command::Write,
+            tree_id: self.inner.tree_id,
+            related: false,
+            body,
+            data: &[],
+            in_place: Some(payload),
+            payload: len,
+        };
+        let resp = self.inner.conn.call(part, self.inner.session_id).await?;
+        check(&resp, "write", "")?;
+        let w: WriteResponse = decode(&resp)?;
+        if (w.count as usize) < len {
+            return Err(ClientError::Status {
+                op: "write",
+                path: String::new(),
+                status: NtStatus::DISK_FULL,
+            });
+        }
+        Ok(w.count as u64)
+    }
+
     async fn write_one(
         &self,
         file_id: FileId,
@@ -599,6 +643,7 @@ impl Client {
             related: false,
             body,
             data: tail,
+            in_place: None,
             payload: data.len(),
         };
         let resp = self.inner.conn.call(part, self.inner.session_id).await?;

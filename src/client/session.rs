@@ -66,6 +66,7 @@ fn outgoing<B: Body>(body: &B, tree_id: u32) -> Outgoing<'static> {
         related: false,
         body: buf,
         data: &[],
+        in_place: None,
         payload: 0,
     }
 }

@@ -21,7 +21,7 @@ use futures::future::{BoxFuture, FutureExt, Shared};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
 use super::errno::errno;
-use crate::client::{Client, ReadData};
+use crate::client::{Client, PayloadBuf, ReadData};
 use crate::proto::create::FileId;
 
 /// Sequential writes are gathered up to this size before one SMB WRITE carries them.
@@ -53,16 +53,23 @@ struct ReadAhead {
 }
 
 /// Contiguous written data not yet sent: sequential writes are gathered into one large SMB WRITE.
+/// `buf` keeps `HEADROOM` bytes free in front of the data so the WRITE is sealed in place.
 struct Gathered {
     file_id: FileId,
     offset: u64,
-    data: Vec<u8>,
+    buf: Vec<u8>,
     permits: Vec<OwnedSemaphorePermit>,
 }
 
+const HEADROOM: usize = PayloadBuf::WRITE_HEADROOM;
+
 impl Gathered {
+    fn len(&self) -> usize {
+        self.buf.len() - HEADROOM
+    }
+
     fn range(&self) -> (u64, u64) {
-        (self.offset, self.offset + self.data.len() as u64)
+        (self.offset, self.offset + self.len() as u64)
     }
 }
 
@@ -86,6 +93,7 @@ struct InodeIo {
 /// Write-behind and read-ahead state of every open inode.
 pub struct FileIo {
     client: Client,
+    rt: tokio::runtime::Handle,
     inodes: Mutex<HashMap<u64, Arc<InodeIo>>>,
     budget: Arc<Semaphore>,
 }
@@ -99,9 +107,10 @@ fn overlaps(a: (u64, u64), b: (u64, u64)) -> bool {
 }
 
 impl FileIo {
-    pub fn new(client: Client) -> FileIo {
+    pub fn new(client: Client, rt: tokio::runtime::Handle) -> FileIo {
         FileIo {
             client,
+            rt,
             inodes: Mutex::new(HashMap::new()),
             budget: Arc::new(Semaphore::new(WRITE_BEHIND_BYTES)),
         }
@@ -135,6 +144,23 @@ impl FileIo {
         }
     }
 
+    /// Queue a write without waiting, on the caller's thread, copying `data` once, into the
+    /// gathered run. Returns false (and queues nothing) when the write must wait: for budget,
+    /// for an overlapping write in flight, or to report an earlier failure; the caller then
+    /// goes through [`write_behind`](Self::write_behind).
+    pub fn try_write_now(&self, ino: u64, file_id: FileId, offset: u64, data: &[u8]) -> bool {
+        let permits = data.len().clamp(1, WRITE_BEHIND_BYTES) as u32;
+        let Ok(permit) = self.budget.clone().try_acquire_many_owned(permits) else {
+            return false;
+        };
+        let io = self.inode(ino);
+        let mut st = lock(&io.state);
+        if st.error.is_some() {
+            return false;
+        }
+        self.gather(&io, &mut st, file_id, offset, data, &mut Some(permit))
+    }
+
     /// Queue a write; returns once it is accepted, not once it is done. Contiguous writes are
     /// gathered (up to `GATHER` bytes) and sent as one SMB WRITE.
     pub async fn write_behind(
@@ -145,7 +171,6 @@ impl FileIo {
         data: Vec<u8>,
     ) -> Result<(), Errno> {
         let io = self.inode(ino);
-        let range = (offset, offset + data.len() as u64);
         let permits = data.len().clamp(1, WRITE_BEHIND_BYTES) as u32;
         let permit = self
             .budget
@@ -153,7 +178,6 @@ impl FileIo {
             .acquire_many_owned(permits)
             .await
             .map_err(|_| Errno::EIO)?;
-        let mut data = Some(data);
         let mut permit = Some(permit);
         loop {
             let notified = io.changed.notified();
@@ -164,35 +188,56 @@ impl FileIo {
                 if let Some(e) = st.error.take() {
                     return Err(e);
                 }
-                st.readahead.clear();
-                // Append to the gathered run when this write continues it.
-                if let Some(g) = st.gathered.as_mut() {
-                    if g.file_id == file_id && g.range().1 == offset && g.data.len() < GATHER {
-                        g.data.extend_from_slice(&data.take().unwrap_or_default());
-                        g.permits.extend(permit.take());
-                        if g.data.len() >= GATHER {
-                            let g = st.gathered.take().expect("just used");
-                            self.dispatch(&io, &mut st, g);
-                        }
-                        return Ok(());
-                    }
-                    // Anything else sends the run first, so writes land in order.
-                    let g = st.gathered.take().expect("checked above");
-                    self.dispatch(&io, &mut st, g);
-                }
-                // Earlier overlapping writes must land first.
-                if !st.writes.iter().any(|w| overlaps(*w, range)) {
-                    st.gathered = Some(Gathered {
-                        file_id,
-                        offset,
-                        data: data.take().unwrap_or_default(),
-                        permits: permit.take().into_iter().collect(),
-                    });
+                if self.gather(&io, &mut st, file_id, offset, &data, &mut permit) {
                     return Ok(());
                 }
             }
             notified.await;
         }
+    }
+
+    /// Under the inode's lock: append the write to the gathered run when it continues it, or
+    /// send the run and start a new one. Returns false when an earlier overlapping write must
+    /// land first (nothing is queued then).
+    fn gather(
+        &self,
+        io: &Arc<InodeIo>,
+        st: &mut InodeState,
+        file_id: FileId,
+        offset: u64,
+        data: &[u8],
+        permit: &mut Option<OwnedSemaphorePermit>,
+    ) -> bool {
+        st.readahead.clear();
+        if let Some(g) = st.gathered.as_mut() {
+            if g.file_id == file_id && g.range().1 == offset && g.len() + data.len() <= GATHER {
+                g.buf.extend_from_slice(data);
+                g.permits.extend(permit.take());
+                if g.len() >= GATHER {
+                    let g = st.gathered.take().expect("just used");
+                    self.dispatch(io, st, g);
+                }
+                return true;
+            }
+            // Anything else sends the run first, so writes land in order.
+            let g = st.gathered.take().expect("checked above");
+            self.dispatch(io, st, g);
+        }
+        // Earlier overlapping writes must land first.
+        let range = (offset, offset + data.len() as u64);
+        if st.writes.iter().any(|w| overlaps(*w, range)) {
+            return false;
+        }
+        let mut buf = Vec::with_capacity(HEADROOM + GATHER.max(data.len()));
+        buf.resize(HEADROOM, 0);
+        buf.extend_from_slice(data);
+        st.gathered = Some(Gathered {
+            file_id,
+            offset,
+            buf,
+            permits: permit.take().into_iter().collect(),
+        });
+        true
     }
 
     /// Send a gathered run in the background; its range stays in `writes` until it is done.
@@ -201,19 +246,22 @@ impl FileIo {
         st.writes.push(range);
         let client = self.client.clone();
         let io = io.clone();
-        tokio::spawn(async move {
-            let r = client.write(g.file_id, g.offset, &g.data, false).await;
+        self.rt.spawn(async move {
+            let len = g.len();
+            let payload = PayloadBuf {
+                buf: g.buf,
+                headroom: HEADROOM,
+            };
+            let r = client
+                .write_in_place(g.file_id, g.offset, payload, false)
+                .await;
             drop(g.permits);
             let mut st = lock(&io.state);
             if let Some(i) = st.writes.iter().position(|w| *w == range) {
                 st.writes.swap_remove(i);
             }
             if let Err(e) = r {
-                log::warn!(
-                    "write-behind of {} bytes at {} failed: {e}",
-                    g.data.len(),
-                    g.offset
-                );
+                log::warn!("write-behind of {len} bytes at {} failed: {e}", g.offset);
                 st.error.get_or_insert(errno(&e));
             }
             drop(st);
@@ -277,7 +325,7 @@ impl FileIo {
         file_id: FileId,
         offset: u64,
         size: u32,
-    ) -> Result<Vec<u8>, Errno> {
+    ) -> Result<ReadOut, Errno> {
         self.settle(ino).await;
         let io = self.inode(ino);
         let end = offset + size as u64;
@@ -345,9 +393,19 @@ impl FileIo {
                 .client
                 .read(file_id, offset, size)
                 .await
-                .map(|d| d.to_vec())
+                .map(|d| ReadOut::Owned(d.into_vec()))
                 .map_err(|e| errno(&e));
         };
+        if let Some((start, fetch)) = needed.first() {
+            // The common case, a kernel read inside one chunk, is answered from the chunk itself.
+            let from = (offset - start) as usize;
+            if from as u64 + size as u64 <= CHUNK as u64 {
+                let data = fetch.clone().await?;
+                let from = from.min(data.len());
+                let to = (from + size as usize).min(data.len());
+                return Ok(ReadOut::Shared(data, from..to));
+            }
+        }
         let mut out = Vec::with_capacity(size as usize);
         for (start, fetch) in needed {
             let data = fetch.await?;
@@ -362,7 +420,23 @@ impl FileIo {
                 break; // this chunk ended at end of file
             }
         }
-        Ok(out)
+        Ok(ReadOut::Owned(out))
+    }
+}
+
+/// The answer to one read: a slice of a read-ahead chunk, or bytes of its own.
+pub enum ReadOut {
+    Shared(Arc<ReadData>, std::ops::Range<usize>),
+    Owned(Vec<u8>),
+}
+
+impl std::ops::Deref for ReadOut {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            ReadOut::Shared(data, range) => &data[range.clone()],
+            ReadOut::Owned(v) => v,
+        }
     }
 }
 

@@ -121,13 +121,13 @@ impl Smb3Fs {
         Smb3Fs {
             s: Arc::new(Shared {
                 client: client.clone(),
-                rt,
+                rt: rt.clone(),
                 inodes: Mutex::new(InodeTable::with_dircache(
                     root,
                     crate::cache::DirCache::new(cfg.dircache_max, cfg.attr.dir_ttl),
                 )),
                 handles: Mutex::new(Handles::default()),
-                io: io::FileIo::new(client.clone()),
+                io: io::FileIo::new(client.clone(), rt),
                 access: access::Access::new(cfg.access.clone(), cfg.owner),
                 cfg,
             }),

@@ -678,8 +678,13 @@ impl Filesystem for Smb3Fs {
         allowed!(self, req, reply);
         tryr!(reply, self.s.check_writable());
         let h = tryr!(reply, self.s.file_handle(fh.0, req));
-        let data = data.to_vec();
         self.s.inodes().invalidate(h.ino);
+        if !h.write_through && self.s.io.try_write_now(h.ino, h.file_id, offset, data) {
+            // Queued without waiting: the common case of a sequential copy.
+            reply.written(data.len() as u32);
+            return;
+        }
+        let data = data.to_vec();
         self.spawn(|s| async move {
             let len = data.len() as u32;
             let r = if h.write_through {
