@@ -85,6 +85,8 @@ pub struct Options {
     pub mapposix: Option<bool>,
     /// Most directory entries the directory cache holds (`dircache_max=N`; 0 turns it off).
     pub dircache_max: Option<usize>,
+    /// `cache=none`: file data bypasses the kernel's page cache (direct I/O), as with mount.cifs.
+    pub cache_none: bool,
 }
 
 fn parse_bool(key: &str, v: Option<&str>) -> Result<bool, String> {
@@ -199,6 +201,18 @@ impl Options {
                     "mapposix" => o.mapposix = Some(true),
                     "nomapposix" => o.mapposix = Some(false),
                     "dircache_max" => o.dircache_max = Some(parse_num(key, value)?),
+                    "cache" => {
+                        o.cache_none = match value {
+                            Some("strict") => false,
+                            Some("none") => true,
+                            Some(v) => {
+                                return Err(format!(
+                                    "option cache={v} is not supported: use cache=strict (the default) or cache=none"
+                                ))
+                            }
+                            None => return Err("option cache needs a value: strict or none".into()),
+                        }
+                    }
                     other => unknown.push(other.to_string()),
                 }
             }
@@ -374,6 +388,12 @@ mod tests {
             Some(1000)
         );
         assert!(Options::parse(["dircache_max=x"]).is_err());
+        assert!(Options::parse(["cache=none"]).unwrap().cache_none);
+        assert!(!Options::parse(["cache=strict"]).unwrap().cache_none);
+        assert!(!Options::parse([""]).unwrap().cache_none);
+        let e = Options::parse(["cache=loose"]).unwrap_err();
+        assert!(e.contains("cache=loose") && e.contains("cache=none"), "{e}");
+        assert!(Options::parse(["cache"]).is_err());
     }
 
     #[test]

@@ -571,3 +571,106 @@ fn lost_connection_gives_eio() {
     assert!(t.elapsed() < Duration::from_secs(20));
     drop(m);
 }
+
+/// `cache=none`: data goes straight between the program and the server (direct I/O), so a
+/// read sees the server's current bytes even through a handle opened before they changed;
+/// writes, appends, truncation and mmap still behave.
+#[test]
+fn cache_none_reads_the_server_and_keeps_every_byte() {
+    use std::os::unix::io::AsRawFd;
+    let (_srv, m, local, dir) = setup("fs-cache-none", "cache=none");
+    for (i, size) in [0usize, 1, 4097, (1 << 20) + 3, 9 << 20]
+        .into_iter()
+        .enumerate()
+    {
+        let data = pattern(size, 40 + i as u64);
+        let p = dir.join(format!("f{size}"));
+        fs::write(&p, &data).unwrap();
+        assert_eq!(sha_file(&p), sha(&data), "through the mount, {size}");
+        assert_eq!(
+            sha_file(&local.join(format!("f{size}"))),
+            sha(&data),
+            "server, {size}"
+        );
+    }
+    let src = m.scratch.join("big");
+    fs::write(&src, pattern(32 << 20, 7)).unwrap();
+    sh(
+        &dir,
+        &format!("dd if={} of=dd.bin bs=1M status=none", src.display()),
+    );
+    assert_eq!(sha_file(&local.join("dd.bin")), sha_file(&src));
+    sh(
+        &dir,
+        "dd if=dd.bin of=copy.bin bs=64k status=none && cmp dd.bin copy.bin",
+    );
+
+    // Append, a write past the end and truncation keep the model.
+    let p = dir.join("model");
+    let mut model = pattern(100_000, 3);
+    fs::write(&p, &model).unwrap();
+    let mut f = fs::OpenOptions::new().append(true).open(&p).unwrap();
+    f.write_all(b"tail").unwrap();
+    model.extend_from_slice(b"tail");
+    drop(f);
+    let f = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&p)
+        .unwrap();
+    f.write_all_at(b"far", 150_000).unwrap();
+    model.resize(150_003, 0);
+    model[150_000..].copy_from_slice(b"far");
+    f.set_len(120_000).unwrap();
+    model.truncate(120_000);
+    drop(f);
+    assert_eq!(fs::read(&p).unwrap(), model);
+    assert_eq!(fs::read(local.join("model")).unwrap(), model);
+
+    // A handle opened before the server's copy changed reads the new bytes: no page cache.
+    fs::write(local.join("live"), b"old contents").unwrap();
+    let live = fs::File::open(dir.join("live")).unwrap();
+    let mut buf = [0u8; 12];
+    live.read_exact_at(&mut buf, 0).unwrap();
+    assert_eq!(&buf, b"old contents");
+    fs::write(local.join("live"), b"new contents").unwrap();
+    live.read_exact_at(&mut buf, 0).unwrap();
+    assert_eq!(&buf, b"new contents", "cache=none served a stale read");
+    drop(live);
+
+    // mmap works: read a mapping, write through a shared mapping.
+    let p = dir.join("mapped");
+    fs::write(&p, pattern(8192, 9)).unwrap();
+    let f = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&p)
+        .unwrap();
+    // SAFETY: a fresh shared mapping of an 8 KiB file, used only within this block.
+    unsafe {
+        let len = 8192;
+        let ptr = libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED,
+            f.as_raw_fd(),
+            0,
+        );
+        assert_ne!(
+            ptr,
+            libc::MAP_FAILED,
+            "mmap: {}",
+            std::io::Error::last_os_error()
+        );
+        let bytes = std::slice::from_raw_parts_mut(ptr as *mut u8, len);
+        assert_eq!(&bytes[..], &pattern(8192, 9)[..]);
+        bytes[100..105].copy_from_slice(b"MMAPD");
+        assert_eq!(libc::msync(ptr, len, libc::MS_SYNC), 0);
+        libc::munmap(ptr, len);
+    }
+    drop(f);
+    let mut want = pattern(8192, 9);
+    want[100..105].copy_from_slice(b"MMAPD");
+    assert_eq!(fs::read(local.join("mapped")).unwrap(), want);
+}

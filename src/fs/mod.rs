@@ -65,6 +65,8 @@ pub struct FsConfig {
     pub server: String,
     /// Bound on the directory cache's entries (`dircache_max`).
     pub dircache_max: usize,
+    /// `cache=none`: open files with direct I/O, bypassing the kernel's page cache.
+    pub direct_io: bool,
 }
 
 impl FsConfig {
@@ -90,6 +92,7 @@ impl FsConfig {
             owner: uid,
             server: String::new(),
             dircache_max: o.dircache_max.unwrap_or(crate::cache::DEFAULT_MAX_ENTRIES),
+            direct_io: o.cache_none,
         }
     }
 }
@@ -201,6 +204,15 @@ impl Shared {
     fn entry(&self, path: &str, a: FileAttrs) -> (Duration, FileAttr) {
         let ino = self.inodes().upsert(path, a, true);
         (self.ttl(&a), self.file_attr(ino, &a))
+    }
+
+    /// How the kernel should treat the data of a file opened now.
+    fn fopen_flags(&self) -> fuser::FopenFlags {
+        if self.cfg.direct_io {
+            fuser::FopenFlags::FOPEN_DIRECT_IO
+        } else {
+            fuser::FopenFlags::empty()
+        }
     }
 
     fn check_writable(&self) -> Result<(), Errno> {

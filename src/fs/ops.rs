@@ -309,7 +309,9 @@ impl Filesystem for Smb3Fs {
             | InitFlags::FUSE_MAX_PAGES
             | InitFlags::FUSE_DO_READDIRPLUS
             | InitFlags::FUSE_PARALLEL_DIROPS
-            | InitFlags::FUSE_ASYNC_DIO;
+            | InitFlags::FUSE_ASYNC_DIO
+            // With cache=none, mmap still works (through the page cache).
+            | InitFlags::FUSE_DIRECT_IO_ALLOW_MMAP;
         let _ = config.add_capabilities(wanted & config.capabilities());
         Ok(())
     }
@@ -590,7 +592,7 @@ impl Filesystem for Smb3Fs {
                         writable,
                         uid,
                     });
-                    reply.opened(FileHandle(fh), FopenFlags::empty())
+                    reply.opened(FileHandle(fh), s.fopen_flags())
                 }
                 Err(e) => reply.error(errno(&e)),
             }
@@ -635,7 +637,7 @@ impl Filesystem for Smb3Fs {
                         writable: true,
                         uid,
                     });
-                    reply.created(&ttl, &attr, GEN, FileHandle(fh), FopenFlags::empty())
+                    reply.created(&ttl, &attr, GEN, FileHandle(fh), s.fopen_flags())
                 }
                 Err(e) => reply.error(errno(&e)),
             }
