@@ -340,6 +340,9 @@ fn names_utf8_spaces_and_mapped_characters() {
         "pipe|",
         "quote\"",
         "back\\slash",
+        "ends with dot.",
+        "ends with space ",
+        "...",
     ];
     for n in names {
         fs::write(dir.join(n), n.as_bytes()).unwrap_or_else(|e| panic!("create {n:?}: {e}"));
@@ -369,6 +372,13 @@ fn names_utf8_spaces_and_mapped_characters() {
         .join("dir\u{F022}with\u{F025}odd\u{F021}/in\u{F027}side")
         .exists());
     assert_eq!(fs::read(local.join("日本")).unwrap(), "日本".as_bytes());
+    // A trailing period or space (which Samba would show under a mangled 8.3 name) too.
+    assert_eq!(
+        fs::read(local.join("ends with dot\u{F029}")).unwrap(),
+        b"ends with dot."
+    );
+    assert!(local.join("ends with space\u{F028}").exists());
+    assert!(local.join("..\u{F029}").exists());
     // And names created on the server come back mapped (once the directory's cached listing,
     // valid for actimeo = 1 s, has expired).
     fs::write(local.join("srv\u{F023}x"), b"s").unwrap();
@@ -380,6 +390,8 @@ fn names_utf8_spaces_and_mapped_characters() {
 fn nomapposix_refuses_forbidden_characters() {
     let (_srv, _m, _local, dir) = setup("fs-nomap", "nomapposix");
     let e = fs::write(dir.join("a:b"), b"x").unwrap_err();
+    assert_eq!(e.raw_os_error(), Some(libc::EINVAL));
+    let e = fs::write(dir.join("trailing."), b"x").unwrap_err();
     assert_eq!(e.raw_os_error(), Some(libc::EINVAL));
     fs::write(dir.join("fine é"), b"x").unwrap();
 }

@@ -6,7 +6,9 @@
 //! `fs/smb/client/cifs_unicode.h`: `SFM_DOUBLEQUOTE 0xF020` … `SFM_PIPE 0xF027`), each of those
 //! characters is stored on the server as a private-use code point and mapped back when listed, so
 //! names round-trip and interoperate with Windows/macOS clients and with cifs mounts that use the
-//! same option. With `nomapposix` such names are refused with EINVAL instead.
+//! same option. A space or period at the end of a name, which Windows and Samba cannot store,
+//! is mapped the same way (`SFM_SPACE 0xF028`, `SFM_PERIOD 0xF029`). With `nomapposix` such
+//! names are refused with EINVAL instead.
 
 /// Prefix of the hidden names that files unlinked while open are renamed to (see `handles`).
 pub const DELETED_PREFIX: &str = ".smb3fs-deleted-";
@@ -22,6 +24,11 @@ const SFM: [(char, char); 8] = [
     ('\\', '\u{F026}'),
     ('|', '\u{F027}'),
 ];
+
+/// Windows, and so Samba, cannot store a name that ends in a space or a period (Samba shows
+/// such a file under a mangled 8.3 name); the SFM mapping stores that last character as these.
+const SFM_SPACE: char = '\u{F028}';
+const SFM_PERIOD: char = '\u{F029}';
 
 fn forbidden(c: char) -> Option<char> {
     SFM.iter().find(|(p, _)| *p == c).map(|(_, m)| *m)
@@ -46,6 +53,16 @@ pub fn to_server(name: &[u8], map: bool) -> Option<String> {
             None => out.push(c),
         }
     }
+    let last = match out.pop() {
+        Some(' ') => SFM_SPACE,
+        Some('.') => SFM_PERIOD,
+        Some(c) => c,
+        None => return None,
+    };
+    if (last == SFM_SPACE || last == SFM_PERIOD) && !map {
+        return None;
+    }
+    out.push(last);
     Some(out)
 }
 
@@ -54,7 +71,13 @@ pub fn from_server(name: &str, map: bool) -> String {
     if !map {
         return name.to_string();
     }
-    name.chars().map(|c| mapped(c).unwrap_or(c)).collect()
+    name.chars()
+        .map(|c| match c {
+            SFM_SPACE => ' ',
+            SFM_PERIOD => '.',
+            c => mapped(c).unwrap_or(c),
+        })
+        .collect()
 }
 
 /// Names the mount hides: its own placeholders for unlinked-but-open files.
@@ -108,6 +131,23 @@ mod tests {
             assert!(!s.chars().any(|c| "\"*:<>?\\|".contains(c)), "{s}");
             assert_eq!(from_server(&s, true), name);
         }
+    }
+
+    #[test]
+    fn trailing_space_and_period_are_mapped_only_at_the_end() {
+        assert_eq!(to_server(b"x.", true).unwrap(), "x\u{F029}");
+        assert_eq!(to_server(b"y ", true).unwrap(), "y\u{F028}");
+        assert_eq!(to_server(b"...", true).unwrap(), "..\u{F029}");
+        assert_eq!(to_server(b"a. b.txt", true).unwrap(), "a. b.txt");
+        assert_eq!(to_server(b".hidden", true).unwrap(), ".hidden");
+        for name in ["x.", "y ", "...", "a b .", "end: ."] {
+            let s = to_server(name.as_bytes(), true).unwrap();
+            assert!(!s.ends_with(['.', ' ']), "{s:?}");
+            assert_eq!(from_server(&s, true), name);
+        }
+        assert_eq!(to_server(b"x.", false), None);
+        assert_eq!(to_server(b"y ", false), None);
+        assert_eq!(to_server(b"x.y", false).as_deref(), Some("x.y"));
     }
 
     #[test]
