@@ -441,6 +441,13 @@ fn daemon_mode_mounts_and_fusermount_ends_it() {
     );
     let guard = scopeguard(&mp);
     assert!(is_mounted(&mp));
+    // Mounted by root: the type is ours (fuser alone would say plain `fuse`).
+    let mounts = fs::read_to_string("/proc/self/mounts").unwrap();
+    let line = mounts
+        .lines()
+        .find(|l| l.split(' ').nth(1) == mp.to_str())
+        .expect("mount listed");
+    assert_eq!(line.split(' ').nth(2), Some("fuse.smb3fs"), "{line}");
     fs::write(mp.join(&share_path).join("hello"), b"hi").unwrap();
     assert_eq!(mount_processes(&mp), 1);
     let st = Command::new("fusermount3")

@@ -32,6 +32,7 @@ mod listing;
 pub mod mount;
 pub mod names;
 mod ops;
+mod sysmount;
 
 pub use ops::STATUS_XATTR;
 

@@ -19,6 +19,7 @@ use std::time::Duration;
 use fuser::{Config, MountOption, SessionACL};
 
 use super::access::AccessLists;
+use super::sysmount;
 use super::{FsConfig, Smb3Fs};
 use crate::client::Client;
 use crate::config::{parse_target, Options};
@@ -281,7 +282,9 @@ fn foreground(args: MountArgs, mut ready: Option<std::fs::File>) -> i32 {
         config.mount_options.push(MountOption::DefaultPermissions);
     }
     config.n_threads = Some(3);
-    let mut session = match fuser::Session::new(fs, &args.mountpoint, &config) {
+    let source = format!("//{}/{}", target.host, target.share);
+    let mounted = open_session(fs, &args.mountpoint, &config, &source, &opts);
+    let (session, mut unmounter) = match mounted {
         Ok(s) => s,
         Err(e) => {
             rt.block_on(client.disconnect());
@@ -294,7 +297,7 @@ fn foreground(args: MountArgs, mut ready: Option<std::fs::File>) -> i32 {
             );
         }
     };
-    let mut unmounter = session.unmount_callable();
+    let own_mount = matches!(unmounter, Unmounter::Own(_));
     let mountpoint = args.mountpoint.clone();
     rt.spawn(async move {
         use tokio::signal::unix::{signal, SignalKind};
@@ -324,6 +327,11 @@ fn foreground(args: MountArgs, mut ready: Option<std::fs::File>) -> i32 {
         detach_stdio();
     }
     let served = session.run();
+    if own_mount {
+        // The session ended without an unmount (an error): do not leave a dead mount behind.
+        // After `umount` or a signal this finds nothing mounted and does nothing.
+        let _ = sysmount::unmount(&args.mountpoint);
+    }
     rt.block_on(async {
         let _ = tokio::time::timeout(Duration::from_secs(5), client.disconnect()).await;
     });
@@ -337,6 +345,61 @@ fn foreground(args: MountArgs, mut ready: Option<std::fs::File>) -> i32 {
             1
         }
     }
+}
+
+/// How this process unmounts: through fuser (which mounted with fusermount3 or mount(2)), or
+/// with umount2 when it mounted as root itself.
+enum Unmounter {
+    Fuser(fuser::SessionUnmounter),
+    Own(PathBuf),
+}
+
+impl Unmounter {
+    fn unmount(&mut self) -> std::io::Result<()> {
+        match self {
+            Unmounter::Fuser(u) => u.unmount(),
+            Unmounter::Own(mp) => sysmount::unmount(mp),
+        }
+    }
+}
+
+/// Mount and start the FUSE session. As root, mount(2) is called here so the mount's type is
+/// `fuse.smb3fs` (see [`sysmount`]); otherwise, or if that is refused (no CAP_SYS_ADMIN in a
+/// user namespace), fuser mounts through fusermount3.
+fn open_session(
+    fs: Smb3Fs,
+    mountpoint: &Path,
+    config: &Config,
+    source: &str,
+    opts: &Options,
+) -> std::io::Result<(fuser::Session<Smb3Fs>, Unmounter)> {
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } == 0 {
+        let req = sysmount::MountRequest {
+            source,
+            read_only: opts.read_only,
+            allow_other: config.acl != SessionACL::Owner,
+            default_permissions: opts.global,
+        };
+        match sysmount::mount(mountpoint, &req) {
+            Ok(fd) => {
+                return match fuser::Session::from_fd(fs, fd, config.acl, config.clone()) {
+                    Ok(s) => Ok((s, Unmounter::Own(mountpoint.to_path_buf()))),
+                    Err(e) => {
+                        let _ = sysmount::unmount(mountpoint);
+                        Err(e)
+                    }
+                };
+            }
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
+                log::info!("mount(2) refused ({e}); mounting through fusermount3");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let mut session = fuser::Session::new(fs, mountpoint, config)?;
+    let unmounter = Unmounter::Fuser(session.unmount_callable());
+    Ok((session, unmounter))
 }
 
 fn lazy_unmount(mountpoint: &Path) {

@@ -1,0 +1,91 @@
+//! Mounting as root under the filesystem type `fuse.smb3fs`.
+//!
+//! fuser mounts with mount(2) when it can, but always with the type `fuse`, so a root mount
+//! would show as `fuse` in /proc/mounts, `findmnt` and `df -T`, and `umount -t fuse.smb3fs` or
+//! `findmnt -t fuse.smb3fs` would not find it (fusermount3, used for other users, sets the
+//! subtype). As root we therefore open /dev/fuse and call mount(2) ourselves, the way
+//! fusermount3 does, and hand the descriptor to fuser.
+
+use std::ffi::CString;
+use std::io;
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+pub const FS_TYPE: &str = "fuse.smb3fs";
+
+/// What the kernel mount needs to know.
+pub struct MountRequest<'a> {
+    /// Shown as the mount's source, e.g. `//server/share`.
+    pub source: &'a str,
+    pub read_only: bool,
+    pub allow_other: bool,
+    pub default_permissions: bool,
+}
+
+/// Mount a FUSE filesystem of type [`FS_TYPE`] on `mountpoint`; returns the /dev/fuse
+/// descriptor the session must serve. Needs CAP_SYS_ADMIN.
+pub fn mount(mountpoint: &Path, req: &MountRequest<'_>) -> io::Result<OwnedFd> {
+    let dev = CString::new("/dev/fuse").expect("no NUL");
+    // SAFETY: plain open(2) of a constant path; the result is checked.
+    let raw = unsafe { libc::open(dev.as_ptr(), libc::O_RDWR | libc::O_CLOEXEC) };
+    if raw < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `raw` is a descriptor we just opened and own.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    let meta = std::fs::metadata(mountpoint)?;
+    let root_mode = std::os::unix::fs::MetadataExt::mode(&meta) & libc::S_IFMT;
+    // SAFETY: getuid/getgid cannot fail.
+    let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+    let mut data = format!("fd={raw},rootmode={root_mode:o},user_id={uid},group_id={gid}");
+    if req.allow_other {
+        data.push_str(",allow_other");
+    }
+    if req.default_permissions {
+        data.push_str(",default_permissions");
+    }
+    let mut flags = libc::MS_NOSUID | libc::MS_NODEV;
+    if req.read_only {
+        flags |= libc::MS_RDONLY;
+    }
+    let source = CString::new(req.source).map_err(|_| io::ErrorKind::InvalidInput)?;
+    let target =
+        CString::new(mountpoint.as_os_str().as_bytes()).map_err(|_| io::ErrorKind::InvalidInput)?;
+    let fstype = CString::new(FS_TYPE).expect("no NUL");
+    let data = CString::new(data).expect("no NUL");
+    // SAFETY: every pointer is a valid NUL-terminated string that outlives the call.
+    let r = unsafe {
+        libc::mount(
+            source.as_ptr(),
+            target.as_ptr(),
+            fstype.as_ptr(),
+            flags,
+            data.as_ptr().cast(),
+        )
+    };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(fd)
+}
+
+/// Unmount `mountpoint`; lazily (MNT_DETACH) when it is busy.
+pub fn unmount(mountpoint: &Path) -> io::Result<()> {
+    let target =
+        CString::new(mountpoint.as_os_str().as_bytes()).map_err(|_| io::ErrorKind::InvalidInput)?;
+    // SAFETY: a valid NUL-terminated path.
+    if unsafe { libc::umount2(target.as_ptr(), 0) } == 0 {
+        return Ok(());
+    }
+    let err = io::Error::last_os_error();
+    if err.raw_os_error() != Some(libc::EBUSY) {
+        return Err(err);
+    }
+    // SAFETY: as above.
+    if unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) } == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
