@@ -16,7 +16,6 @@
 
 use std::collections::HashMap;
 
-use crate::client::FileAttrs;
 use crate::proto::create::FileId;
 
 #[derive(Debug, Clone, Copy)]
@@ -35,14 +34,11 @@ pub fn owned_by(owner: u32, uid: u32, pid: u32) -> bool {
     owner == uid || pid == 0
 }
 
-/// One entry of a directory snapshot: the name shown through the mount, the server-side name,
-/// and the attributes from the listing.
-#[derive(Debug, Clone)]
-pub struct DirSnapshotEntry {
-    pub name: String,
-    pub server_name: String,
-    pub attrs: FileAttrs,
-}
+/// One entry of a directory snapshot: the server-side name and the attributes from the
+/// listing, in the directory cache's compact form (about 110 bytes an entry: a snapshot of a
+/// 500,000-entry directory is held while it is open). The name shown through the mount is
+/// derived from the server-side name when readdir sends it.
+pub type DirSnapshotEntry = crate::cache::Entry;
 
 #[derive(Debug, Default)]
 pub struct Handles {
@@ -130,8 +126,9 @@ impl Handles {
         self.dirs.get(&fh).cloned()
     }
 
-    pub fn remove_dir(&mut self, fh: u64) {
-        self.dirs.remove(&fh);
+    /// Drop a directory handle; returns how many entries its snapshot held.
+    pub fn remove_dir(&mut self, fh: u64) -> usize {
+        self.dirs.remove(&fh).map_or(0, |(_, e)| e.len())
     }
 
     /// Every open SMB handle (closed at unmount).

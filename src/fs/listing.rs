@@ -18,11 +18,7 @@ const MAX_STAT_REFRESH: usize = 64;
 
 impl Shared {
     fn snapshot_entry(&self, e: &Entry) -> DirSnapshotEntry {
-        DirSnapshotEntry {
-            name: names::from_server(e.name(), self.cfg.map_names),
-            server_name: e.name().to_string(),
-            attrs: e.attrs(),
-        }
+        e.clone()
     }
 
     /// Fetch fresh attributes of the stale entries of `dir`'s valid listing. Returns false when

@@ -294,6 +294,17 @@ struct SetAttr {
     fh: Option<u64>,
 }
 
+/// Listings at least this long give freed memory back to the system when closed.
+const BIG_LISTING: usize = 10_000;
+
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free heap pages to the kernel.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 impl Filesystem for Smb3Fs {
     fn init(&mut self, _req: &Request, config: &mut KernelConfig) -> std::io::Result<()> {
         if let Err(max) = config.set_max_write(MAX_IO) {
@@ -308,6 +319,9 @@ impl Filesystem for Smb3Fs {
             | InitFlags::FUSE_BIG_WRITES
             | InitFlags::FUSE_MAX_PAGES
             | InitFlags::FUSE_DO_READDIRPLUS
+            // The kernel asks for attributes with names only when the listing is followed by
+            // stats (`ls -l`), not for `ls -f` or `find -name`, which then create no inodes.
+            | InitFlags::FUSE_READDIRPLUS_AUTO
             | InitFlags::FUSE_PARALLEL_DIROPS
             | InitFlags::FUSE_ASYNC_DIO
             // With cache=none, mmap still works (through the page cache).
@@ -816,20 +830,22 @@ impl Filesystem for Smb3Fs {
                 1 => reply.add(INodeNo(parent_ino), 2, FileType::Directory, ".."),
                 _ => {
                     let e = &entries[i - 2];
-                    let path = names::join(&dir_path, &e.server_name);
+                    let attrs = e.attrs();
+                    let path = names::join(&dir_path, e.name());
                     let known = self.s.inodes().ino_of(&path);
                     // Unknown entries get their would-be number; lookup registers them.
-                    let ino = known.unwrap_or(if e.attrs.index_number > 1 {
-                        e.attrs.index_number
+                    let ino = known.unwrap_or(if attrs.index_number > 1 {
+                        attrs.index_number
                     } else {
                         u64::MAX
                     });
-                    let kind = if e.attrs.is_dir() {
+                    let kind = if attrs.is_dir() {
                         FileType::Directory
                     } else {
                         FileType::RegularFile
                     };
-                    reply.add(INodeNo(ino), i as u64 + 1, kind, &e.name)
+                    let name = names::from_server(e.name(), self.s.cfg.map_names);
+                    reply.add(INodeNo(ino), i as u64 + 1, kind, &name)
                 }
             };
             if full {
@@ -880,14 +896,16 @@ impl Filesystem for Smb3Fs {
                 }
                 _ => {
                     let e = &entries[i - 2];
-                    let path = names::join(&dir_path, &e.server_name);
-                    let child = t.upsert(&path, e.attrs, true);
-                    let a = self.s.file_attr(child, &e.attrs);
+                    let attrs = e.attrs();
+                    let path = names::join(&dir_path, e.name());
+                    let child = t.upsert(&path, attrs, true);
+                    let a = self.s.file_attr(child, &attrs);
+                    let name = names::from_server(e.name(), self.s.cfg.map_names);
                     let full = reply.add(
                         INodeNo(child),
                         i as u64 + 1,
-                        &e.name,
-                        &self.s.ttl(&e.attrs),
+                        &name,
+                        &self.s.ttl(&attrs),
                         &a,
                         GEN,
                     );
@@ -914,8 +932,13 @@ impl Filesystem for Smb3Fs {
         _flags: OpenFlags,
         reply: ReplyEmpty,
     ) {
-        self.s.handles().remove_dir(fh.0);
+        let entries = self.s.handles().remove_dir(fh.0);
         reply.ok();
+        if entries >= BIG_LISTING {
+            // A big listing leaves megabytes of freed heap behind (the snapshot, the decoded
+            // batches); hand them back to the system instead of keeping them resident.
+            self.spawn(|_| async move { release_free_memory() });
+        }
     }
 
     fn fsyncdir(
