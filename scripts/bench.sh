@@ -26,6 +26,7 @@
 #        write-behind settles at close), the same point smbclient put ends at; a second row adds
 #        conv=fsync, which also makes the server write to its disk (smbclient has no such step);
 #        sequential read of it: dd bs=1M on a fresh mount (cold page cache) vs smbclient get;
+#        both again on a mount with -o cache=none (direct I/O, no page cache);
 #   ls:  ls -l of a directory of BENCH_FILES files on a fresh mount vs smbclient ls;
 #   untar: untar of a generated tree of BENCH_TREE_FILES small files vs smbclient -T x;
 #   dircache: for each size N in BENCH_BIG_DIRS, a directory of N empty files (made directly in
@@ -106,8 +107,9 @@ unc=//127.0.0.1:$port/$SMB3FS_TEST_SHARE
 smbc=(smbclient "//127.0.0.1/$SMB3FS_TEST_SHARE" -p "$port" -A "$SMB3FS_TEST_CREDENTIALS" -m SMB3_11
     --client-protection=encrypt)
 
+# mount_fs [EXTRA_OPTIONS]
 mount_fs() {
-    "$bin" mount "$unc" "$mnt" -o "credentials=$SMB3FS_TEST_CREDENTIALS"
+    "$bin" mount "$unc" "$mnt" -o "credentials=$SMB3FS_TEST_CREDENTIALS${1:+,$1}"
 }
 # A mount with actimeo=60 in the foreground, so that the daemon's pid (fs_pid) is known.
 mount_fg() {
@@ -197,23 +199,32 @@ printf -v header "%-34s %12s %12s %8s %8s" "benchmark (median of $runs)" smb3fs 
 echo "$header" >&2
 
 if want io; then
-    w_fs=() ws_fs=() w_sc=() r_fs=() r_sc=()
+    w_fs=() ws_fs=() w_sc=() r_fs=() r_sc=() w_dio=() r_dio=()
     for ((i = 1; i <= runs; i++)); do
         mount_fs
         w_fs+=("$(timed dd if="$big" of="$mnt/big-fs.bin" bs=1M)")
         ws_fs+=("$(timed dd if="$big" of="$mnt/big-fsync.bin" bs=1M conv=fsync)")
         umount_fs
         w_sc+=("$(timed "${smbc[@]}" -c "put $big big-sc.bin")")
+        mount_fs cache=none
+        w_dio+=("$(timed dd if="$big" of="$mnt/big-dio.bin" bs=1M)")
+        umount_fs
 
         mount_fs
         r_fs+=("$(timed dd if="$mnt/big-fs.bin" of=/dev/null bs=1M)")
         umount_fs
         r_sc+=("$(timed "${smbc[@]}" -c "get big-sc.bin /dev/null")")
+        mount_fs cache=none
+        r_dio+=("$(timed dd if="$mnt/big-fs.bin" of=/dev/null bs=1M)")
+        umount_fs
     done
     cmp "$big" "$share/big-fs.bin" || { echo "bench.sh: the file written through the mount differs" >&2; exit 1; }
+    cmp "$big" "$share/big-dio.bin" || { echo "bench.sh: the file written with cache=none differs" >&2; exit 1; }
     row "write ${size_mb} MiB (dd)" MiB/s "$(mbps "$(median "${w_fs[@]}")")" "$(mbps "$(median "${w_sc[@]}")")" 1
     row "write ${size_mb} MiB (dd fsync)" MiB/s "$(mbps "$(median "${ws_fs[@]}")")" "$(mbps "$(median "${w_sc[@]}")")" 1
+    row "write ${size_mb} MiB (dd, cache=none)" MiB/s "$(mbps "$(median "${w_dio[@]}")")" "$(mbps "$(median "${w_sc[@]}")")" 1
     row "read ${size_mb} MiB (cold)" MiB/s "$(mbps "$(median "${r_fs[@]}")")" "$(mbps "$(median "${r_sc[@]}")")" 1
+    row "read ${size_mb} MiB (cache=none)" MiB/s "$(mbps "$(median "${r_dio[@]}")")" "$(mbps "$(median "${r_sc[@]}")")" 1
 fi
 
 if want ls; then
