@@ -36,6 +36,7 @@
 //! some 60 MB for 500,000 entries (`tests/dircache_mem.rs` measures the process RSS).
 
 use std::hash::{BuildHasher, Hasher, RandomState};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hashbrown::HashTable;
@@ -122,6 +123,11 @@ impl Entry {
     pub fn is_stale(&self) -> bool {
         self.attrs.stale
     }
+
+    /// Changed through the mount since it was listed: its attributes must be fetched again.
+    pub fn set_stale(&mut self) {
+        self.attrs.stale = true;
+    }
 }
 
 fn folded(s: &str) -> impl Iterator<Item = char> + '_ {
@@ -146,13 +152,15 @@ fn fold_hash(hs: &RandomState, s: &str) -> u64 {
 #[derive(Debug)]
 struct Listing {
     fetched: Instant,
-    entries: Vec<Entry>,
+    /// Shared with the snapshots of open directory handles; copied only if changed while one
+    /// is open.
+    entries: Arc<Vec<Entry>>,
     index: HashTable<u32>,
     stale: usize,
 }
 
 impl Listing {
-    fn build(hs: &RandomState, entries: Vec<Entry>, fetched: Instant) -> Listing {
+    fn build(hs: &RandomState, entries: Arc<Vec<Entry>>, fetched: Instant) -> Listing {
         let mut index = HashTable::with_capacity(entries.len());
         for (i, e) in entries.iter().enumerate() {
             index.insert_unique(fold_hash(hs, &e.name), i as u32, |&j| {
@@ -187,7 +195,7 @@ impl Listing {
         let i = self.entries.len() as u32;
         let hash = fold_hash(hs, &e.name);
         self.stale += e.attrs.stale as usize;
-        self.entries.push(e);
+        Arc::make_mut(&mut self.entries).push(e);
         let entries = &self.entries;
         self.index
             .insert_unique(hash, i, |&j| fold_hash(hs, &entries[j as usize].name));
@@ -199,7 +207,7 @@ impl Listing {
             slot.remove();
         }
         let last = self.entries.len() - 1;
-        let e = self.entries.swap_remove(i);
+        let e = Arc::make_mut(&mut self.entries).swap_remove(i);
         if i != last {
             let moved = fold_hash(hs, &self.entries[i].name);
             if let Some(v) = self.index.find_mut(moved, |&v| v as usize == last) {
@@ -211,7 +219,7 @@ impl Listing {
     }
 
     fn set_stale(&mut self, i: usize, stale: bool) {
-        let a = &mut self.entries[i].attrs;
+        let a = &mut Arc::make_mut(&mut self.entries)[i].attrs;
         if a.stale != stale {
             a.stale = stale;
             if stale {
@@ -358,6 +366,17 @@ impl DirCache {
         entries: Vec<Entry>,
         fetched: Instant,
     ) -> bool {
+        self.insert_shared(dir, ticket, Arc::new(entries), fetched)
+    }
+
+    /// [`DirCache::insert`] of a listing that a directory handle's snapshot shares.
+    pub fn insert_shared(
+        &mut self,
+        dir: &str,
+        ticket: u64,
+        entries: Arc<Vec<Entry>>,
+        fetched: Instant,
+    ) -> bool {
         let unchanged = self.end(dir) == Some(ticket);
         self.drop_dir(dir);
         if !unchanged || self.max_entries == 0 || entries.len() > self.max_entries {
@@ -425,10 +444,15 @@ impl DirCache {
         self.peek(dir).map(|l| l.entries.len())
     }
 
-    /// Map every entry of the valid listing of `dir` (for a directory handle's snapshot).
+    /// Map every entry of the valid listing of `dir`.
     pub fn map_entries<T>(&mut self, dir: &str, f: impl FnMut(&Entry) -> T) -> Option<Vec<T>> {
         let l = self.get_mut(dir)?;
         Some(l.entries.iter().map(f).collect())
+    }
+
+    /// The valid listing of `dir` itself, shared (for a directory handle's snapshot).
+    pub fn snapshot(&mut self, dir: &str) -> Option<Arc<Vec<Entry>>> {
+        self.get_mut(dir).map(|l| l.entries.clone())
     }
 
     /// `name` in `dir` exists with `attrs` (created, or fresh attributes from the server). A
@@ -456,7 +480,7 @@ impl DirCache {
                     return;
                 }
                 l.set_stale(i, false);
-                l.entries[i].attrs = new;
+                Arc::make_mut(&mut l.entries)[i].attrs = new;
                 if &*l.entries[i].name != name {
                     l.remove(&hs, i);
                     l.push(

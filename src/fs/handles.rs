@@ -114,10 +114,9 @@ impl Handles {
         self.deleted.insert(ino, hidden_path);
     }
 
-    pub fn insert_dir(&mut self, uid: u32, entries: Vec<DirSnapshotEntry>) -> u64 {
+    pub fn insert_dir(&mut self, uid: u32, entries: std::sync::Arc<Vec<DirSnapshotEntry>>) -> u64 {
         self.next += 1;
-        self.dirs
-            .insert(self.next, (uid, std::sync::Arc::new(entries)));
+        self.dirs.insert(self.next, (uid, entries));
         self.next
     }
 
@@ -161,7 +160,7 @@ mod tests {
         assert!(!owned_by(opener, 1001, 77));
         assert!(!owned_by(opener, 0, 77), "root is not the opener");
         assert!(owned_by(opener, 0, 0), "kernel-internal requests");
-        let d = t.insert_dir(1000, Vec::new());
+        let d = t.insert_dir(1000, Default::default());
         assert_eq!(t.dir(d).unwrap().0, 1000);
     }
 

@@ -16,6 +16,7 @@
 //! case resolve to the stored name ([`InodeTable::resolve`]).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::cache::{DirCache, Lookup};
@@ -219,7 +220,9 @@ impl InodeTable {
     }
 
     /// Cache the complete listing of `dir` (see [`DirCache::insert`]); entries of files that
-    /// are open (inodes in `open`; writes may be in flight) are marked stale.
+    /// are open (inodes in `open`; writes may be in flight) are marked stale. Returns the
+    /// listing, shared with the cache (`Ok`) or not cached (`Err`).
+    #[allow(clippy::result_large_err)]
     pub fn store_listing(
         &mut self,
         dir: &str,
@@ -227,24 +230,29 @@ impl InodeTable {
         mut entries: Vec<crate::cache::Entry>,
         fetched: Instant,
         open: &std::collections::HashSet<u64>,
-    ) -> bool {
-        let mut stale = Vec::new();
-        for e in entries.iter().filter(|_| !open.is_empty()) {
-            if e.attrs().is_dir() {
-                continue;
-            }
-            if let Some(ino) = self.by_path.get(&join(dir, e.name())) {
-                if open.contains(ino) {
-                    stale.push(e.name().to_string());
+    ) -> Result<Arc<Vec<crate::cache::Entry>>, Arc<Vec<crate::cache::Entry>>> {
+        if !open.is_empty() {
+            for e in entries.iter_mut() {
+                if e.attrs().is_dir() {
+                    continue;
+                }
+                if let Some(ino) = self.by_path.get(&join(dir, e.name())) {
+                    if open.contains(ino) {
+                        e.set_stale();
+                    }
                 }
             }
         }
         entries.shrink_to_fit();
-        let cached = self.dirs.insert(dir, ticket, entries, fetched);
-        for name in stale {
-            self.dirs.mark_stale(dir, &name);
+        let shared = Arc::new(entries);
+        if self
+            .dirs
+            .insert_shared(dir, ticket, shared.clone(), fetched)
+        {
+            Ok(shared)
+        } else {
+            Err(shared)
         }
-        cached
     }
 
     fn usable_index(&self, index: u64) -> bool {
@@ -505,7 +513,9 @@ mod tests {
         );
         let ticket = t.dirs.begin("d");
         let listing = vec![Entry::new("mixed.txt", file(20)), Entry::new("b", file(21))];
-        assert!(t.store_listing("d", ticket, listing, Instant::now(), &Default::default()));
+        assert!(t
+            .store_listing("d", ticket, listing, Instant::now(), &Default::default())
+            .is_ok());
         // Lookups in any case, positive and negative, from the listing.
         let ttl = |_: &FileAttrs| Duration::from_secs(60);
         assert_eq!(
@@ -546,7 +556,9 @@ mod tests {
         assert_eq!(t.dirs.listed("d"), Some(1));
         // A directory's removal forgets its own listing.
         let ticket = t.dirs.begin("d/sub");
-        assert!(t.store_listing("d/sub", ticket, vec![], Instant::now(), &Default::default()));
+        assert!(t
+            .store_listing("d/sub", ticket, vec![], Instant::now(), &Default::default())
+            .is_ok());
         t.remove_path("d/sub");
         assert_eq!(t.dirs.listed("d/sub"), None);
     }

@@ -3,6 +3,7 @@
 //! changed through the mount since), else the directory is listed from the server, streamed
 //! batch by batch, and cached when it is complete and fits.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use fuser::Errno;
@@ -17,10 +18,6 @@ use crate::cache::Entry;
 const MAX_STAT_REFRESH: usize = 64;
 
 impl Shared {
-    fn snapshot_entry(&self, e: &Entry) -> DirSnapshotEntry {
-        e.clone()
-    }
-
     /// Fetch fresh attributes of the stale entries of `dir`'s valid listing. Returns false when
     /// there is no valid listing (any more) to serve from.
     async fn refresh_stale(&self, dir: &str) -> bool {
@@ -57,15 +54,12 @@ impl Shared {
         t.dirs.listed(dir).is_some()
     }
 
-    /// The entries of directory `ino` for a directory handle.
-    pub(super) async fn list_cached(&self, ino: u64) -> Result<Vec<DirSnapshotEntry>, Errno> {
+    /// The entries of directory `ino` for a directory handle: the cached listing itself when
+    /// there is one (shared, not copied), else a fresh listing from the server.
+    pub(super) async fn list_cached(&self, ino: u64) -> Result<Arc<Vec<DirSnapshotEntry>>, Errno> {
         let path = self.path(ino)?;
         if self.refresh_stale(&path).await {
-            let snap = self
-                .inodes()
-                .dirs
-                .map_entries(&path, |e| self.snapshot_entry(e));
-            if let Some(snap) = snap {
+            if let Some(snap) = self.inodes().dirs.snapshot(&path) {
                 return Ok(snap);
             }
         }
@@ -87,24 +81,17 @@ impl Shared {
             self.inodes().dirs.abort(&path);
             return Err(errno(&e));
         }
-        let snap = entries.iter().map(|e| self.snapshot_entry(e)).collect();
         let open = self.handles().open_inodes();
-        let cached = self
+        let stored = self
             .inodes()
             .store_listing(&path, ticket, entries, started, &open);
+        let snap = match stored {
+            Ok(snap) if snap.iter().any(|e| e.is_stale()) => snap,
+            Ok(snap) | Err(snap) => return Ok(snap),
+        };
         // Files open for writing may have changed since: their attributes come from the server.
-        let stale = cached
-            && self
-                .inodes()
-                .dirs
-                .stale_names(&path)
-                .is_some_and(|s| !s.is_empty());
-        if stale && self.refresh_stale(&path).await {
-            let fresh = self
-                .inodes()
-                .dirs
-                .map_entries(&path, |e| self.snapshot_entry(e));
-            if let Some(fresh) = fresh {
+        if self.refresh_stale(&path).await {
+            if let Some(fresh) = self.inodes().dirs.snapshot(&path) {
                 return Ok(fresh);
             }
         }

@@ -264,7 +264,7 @@ impl Shared {
         Ok(fresh)
     }
 
-    async fn list(&self, ino: u64) -> Result<Vec<DirSnapshotEntry>, Errno> {
+    async fn list(&self, ino: u64) -> Result<Arc<Vec<DirSnapshotEntry>>, Errno> {
         self.list_cached(ino).await
     }
 }
