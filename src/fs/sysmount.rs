@@ -89,3 +89,58 @@ pub fn unmount(mountpoint: &Path) -> io::Result<()> {
         Err(io::Error::last_os_error())
     }
 }
+
+/// Set the kernel's read-ahead for the FUSE mount on `mountpoint` to `bytes`. The kernel caps a
+/// FUSE mount's read-ahead at 128 KiB when it mounts, so sequential reads would reach the
+/// daemon as 128 KiB requests; the backing device's `read_ahead_kb` in sysfs (root only) lifts
+/// that, and the kernel then sends requests of up to 1 MiB (`max_pages`).
+pub fn set_read_ahead(mountpoint: &Path, bytes: u64) -> io::Result<()> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo")?;
+    let mp = mountpoint.to_string_lossy();
+    // Fields: id parent major:minor root mountpoint ... (the last match is the newest mount).
+    let dev = info
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            (f.len() > 4 && unescape_mountinfo(f[4]) == mp).then(|| f[2].to_string())
+        })
+        .next_back()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "mount not in mountinfo"))?;
+    std::fs::write(
+        format!("/sys/class/bdi/{dev}/read_ahead_kb"),
+        (bytes / 1024).max(4).to_string(),
+    )
+}
+
+/// mountinfo escapes space, tab, newline and backslash as octal (`\040`).
+fn unescape_mountinfo(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
+            let v = (b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0');
+            out.push(v);
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mountinfo_paths_are_unescaped() {
+        assert_eq!(unescape_mountinfo("/mnt/a\\040b"), "/mnt/a b");
+        assert_eq!(unescape_mountinfo("/plain"), "/plain");
+        assert_eq!(unescape_mountinfo("/x\\134y"), "/x\\y");
+    }
+}
