@@ -87,6 +87,8 @@ pub struct Options {
     pub dircache_max: Option<usize>,
     /// `cache=none`: file data bypasses the kernel's page cache (direct I/O), as with mount.cifs.
     pub cache_none: bool,
+    /// Most directories watched for changes at once (`notify_max=N`; 0 turns watching off).
+    pub notify_max: Option<usize>,
 }
 
 fn parse_bool(key: &str, v: Option<&str>) -> Result<bool, String> {
@@ -213,6 +215,7 @@ impl Options {
                             None => return Err("option cache needs a value: strict or none".into()),
                         }
                     }
+                    "notify_max" => o.notify_max = Some(parse_num(key, value)?),
                     other => unknown.push(other.to_string()),
                 }
             }
@@ -394,6 +397,11 @@ mod tests {
         let e = Options::parse(["cache=loose"]).unwrap_err();
         assert!(e.contains("cache=loose") && e.contains("cache=none"), "{e}");
         assert!(Options::parse(["cache"]).is_err());
+        assert_eq!(
+            Options::parse(["notify_max=0"]).unwrap().notify_max,
+            Some(0)
+        );
+        assert!(Options::parse(["notify_max=-1"]).is_err());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! changed through the mount since), else the directory is listed from the server, streamed
 //! batch by batch, and cached when it is complete and fits.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use fuser::Errno;
@@ -57,8 +58,12 @@ impl Shared {
         t.dirs.listed(dir).is_some()
     }
 
-    /// The entries of directory `ino` for a directory handle.
-    pub(super) async fn list_cached(&self, ino: u64) -> Result<Vec<DirSnapshotEntry>, Errno> {
+    /// The entries of directory `ino` for a directory handle. A directory whose listing is
+    /// cached is watched for changes ([`super::watch`]).
+    pub(super) async fn list_cached(
+        self: &Arc<Self>,
+        ino: u64,
+    ) -> Result<Vec<DirSnapshotEntry>, Errno> {
         let path = self.path(ino)?;
         if self.refresh_stale(&path).await {
             let snap = self
@@ -66,6 +71,7 @@ impl Shared {
                 .dirs
                 .map_entries(&path, |e| self.snapshot_entry(e));
             if let Some(snap) = snap {
+                self.watch_dir(&path);
                 return Ok(snap);
             }
         }
@@ -92,6 +98,9 @@ impl Shared {
         let cached = self
             .inodes()
             .store_listing(&path, ticket, entries, started, &open);
+        if cached {
+            self.watch_dir(&path);
+        }
         // Files open for writing may have changed since: their attributes come from the server.
         let stale = cached
             && self

@@ -33,8 +33,10 @@ pub mod mount;
 pub mod names;
 mod ops;
 mod sysmount;
+mod watch;
 
 pub use ops::STATUS_XATTR;
+pub use watch::{NotifierSlot, DEFAULT_NOTIFY_MAX};
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -68,6 +70,8 @@ pub struct FsConfig {
     pub dircache_max: usize,
     /// `cache=none`: open files with direct I/O, bypassing the kernel's page cache.
     pub direct_io: bool,
+    /// Bound on watched directories (`notify_max`; 0: none).
+    pub notify_max: usize,
 }
 
 impl FsConfig {
@@ -94,6 +98,7 @@ impl FsConfig {
             server: String::new(),
             dircache_max: o.dircache_max.unwrap_or(crate::cache::DEFAULT_MAX_ENTRIES),
             direct_io: o.cache_none,
+            notify_max: o.notify_max.unwrap_or(DEFAULT_NOTIFY_MAX),
         }
     }
 }
@@ -105,6 +110,7 @@ pub(crate) struct Shared {
     handles: Mutex<Handles>,
     io: io::FileIo,
     access: access::Access,
+    watches: watch::Watches,
     cfg: FsConfig,
 }
 
@@ -133,9 +139,18 @@ impl Smb3Fs {
                 handles: Mutex::new(Handles::default()),
                 io: io::FileIo::new(client.clone(), rt),
                 access: access::Access::new(cfg.access.clone(), cfg.owner),
+                watches: watch::Watches::new(cfg.notify_max),
                 cfg,
             }),
         }
+    }
+}
+
+impl Smb3Fs {
+    /// Where the FUSE session's notifier goes (see [`NotifierSlot::install`]): change
+    /// notifications from the server invalidate the kernel's caches through it.
+    pub fn notifier_slot(&self) -> NotifierSlot {
+        self.s.watches.kernel.clone()
     }
 }
 

@@ -262,6 +262,7 @@ fn foreground(args: MountArgs, mut ready: Option<std::fs::File>) -> i32 {
         opts.port.or(target.port).unwrap_or(445)
     );
     let fs = Smb3Fs::new(client.clone(), rt.handle().clone(), root, cfg);
+    let notifier_slot = fs.notifier_slot();
     let mut config = Config::default();
     config.mount_options = vec![
         MountOption::FSName(format!("//{}/{}", target.host, target.share)),
@@ -298,6 +299,7 @@ fn foreground(args: MountArgs, mut ready: Option<std::fs::File>) -> i32 {
         }
     };
     let own_mount = matches!(unmounter, Unmounter::Own(_));
+    notifier_slot.install(session.notifier());
     let mountpoint = args.mountpoint.clone();
     rt.spawn(async move {
         use tokio::signal::unix::{signal, SignalKind};

@@ -92,7 +92,7 @@ impl Shared {
         let i = self.client.info();
         format!(
             "server:    {}\nshare:     {}\ndialect:   {}\ncipher:    {}\nencrypted: {}\n\
-             signing:   {}\nsession:   {}\n",
+             signing:   {}\nsession:   {}\nwatches:   {}\n",
             self.cfg.server,
             i.share,
             i.dialect_name(),
@@ -104,6 +104,7 @@ impl Shared {
             } else {
                 "down (remount to reconnect)"
             },
+            self.watches.active(),
         )
     }
 
@@ -132,6 +133,10 @@ impl Shared {
         }
         let noreplace = flags.contains(RenameFlags::RENAME_NOREPLACE);
         let src = self.client.stat(&from).await.map_err(|e| errno(&e))?;
+        if src.is_dir() {
+            // An open watch handle would stand in the way.
+            self.unwatch_tree(&from).await;
+        }
         // What is at the target decides between replace, rmdir-then-rename and an error.
         let dst = match self.client.stat(&to).await {
             Ok(a) => Some(a),
@@ -154,6 +159,7 @@ impl Shared {
                     if to.starts_with(&format!("{from}/")) {
                         return Err(Errno::EINVAL);
                     }
+                    self.unwatch_tree(&to).await;
                     self.client.rmdir(&to).await.map_err(|e| errno(&e))?;
                     self.inodes().remove_path(&to_existing);
                 }
@@ -264,7 +270,7 @@ impl Shared {
         Ok(fresh)
     }
 
-    async fn list(&self, ino: u64) -> Result<Vec<DirSnapshotEntry>, Errno> {
+    async fn list(self: &Arc<Self>, ino: u64) -> Result<Vec<DirSnapshotEntry>, Errno> {
         self.list_cached(ino).await
     }
 }
@@ -333,7 +339,9 @@ impl Filesystem for Smb3Fs {
     fn destroy(&mut self) {
         let open = self.s.handles().drain_files();
         let client = self.s.client.clone();
+        let s = self.s.clone();
         let close_all = async move {
+            s.unwatch_tree("").await;
             for h in open {
                 let _ = client.close(h.file_id).await;
             }
@@ -542,6 +550,8 @@ impl Filesystem for Smb3Fs {
         tryr!(reply, self.s.check_writable());
         let path = tryr!(reply, self.s.child(parent.0, name));
         self.spawn(|s| async move {
+            // A watch handle would keep the directory, pending deletion, until closed.
+            s.unwatch_tree(&path).await;
             match s.client.rmdir(&path).await {
                 Ok(()) => {
                     let mut t = s.inodes();
