@@ -35,6 +35,7 @@ impl Shared {
             self.inodes().dirs.remove_tree(dir);
             return false;
         }
+        let epoch = self.watches.epoch();
         let results = join_all(stale.iter().map(|name| async move {
             let path = names::join(dir, name);
             let known = self.inodes().ino_of(&path);
@@ -45,6 +46,10 @@ impl Shared {
         }))
         .await;
         let mut t = self.inodes();
+        if epoch != self.watches.epoch() {
+            // A change notification came in meanwhile: these attributes may predate it.
+            return false;
+        }
         for (path, r) in results {
             match r {
                 Ok(a) => t.refresh(&path, a),

@@ -231,6 +231,17 @@ impl Shared {
         }
     }
 
+    /// [`Shared::entry`] for attributes fetched when the change epoch was `epoch`: if the
+    /// server reported changes since, they are not cached (ours and the kernel's).
+    fn entry_since(&self, path: &str, a: FileAttrs, epoch: u64) -> (Duration, FileAttr) {
+        let (ttl, attr) = self.entry(path, a);
+        if epoch == self.watches.epoch() {
+            return (ttl, attr);
+        }
+        self.inodes().invalidate(attr.ino.0);
+        (Duration::ZERO, attr)
+    }
+
     fn check_writable(&self) -> Result<(), Errno> {
         if self.cfg.read_only {
             Err(Errno::EROFS)
@@ -254,6 +265,7 @@ impl Shared {
         } else {
             None
         };
+        let epoch = self.watches.epoch();
         let r = match handle {
             Some(h) => self.client.stat_handle(h.file_id).await,
             None if unlinked => return Err(Errno::ENOENT),
@@ -266,7 +278,10 @@ impl Shared {
             }
             e
         })?;
-        self.inodes().set_attrs(ino, a);
+        // Unless a change notification came in meanwhile: these may predate it.
+        if epoch == self.watches.epoch() {
+            self.inodes().set_attrs(ino, a);
+        }
         Ok(a)
     }
 }

@@ -77,11 +77,16 @@ impl Shared {
         }
     }
 
-    /// The directory snapshot `fh`, if the caller is the user who opened it (else EBADF).
-    fn dir_handle(&self, fh: u64, req: &Request) -> Result<Arc<Vec<DirSnapshotEntry>>, Errno> {
-        let (uid, entries) = self.handles().dir(fh).ok_or(Errno::EBADF)?;
+    /// The directory snapshot `fh` and the change epoch it was taken at, if the caller is the
+    /// user who opened it (else EBADF).
+    fn dir_handle(
+        &self,
+        fh: u64,
+        req: &Request,
+    ) -> Result<(Arc<Vec<DirSnapshotEntry>>, u64), Errno> {
+        let (uid, entries, epoch) = self.handles().dir(fh).ok_or(Errno::EBADF)?;
         if owned_by(uid, req.uid(), req.pid()) {
-            Ok(entries)
+            Ok((entries, epoch))
         } else {
             Err(Errno::EBADF)
         }
@@ -372,6 +377,7 @@ impl Filesystem for Smb3Fs {
             if let Some(ino) = known {
                 s.io.settle(ino).await;
             }
+            let epoch = s.watches.epoch();
             match s.client.stat_named(&path).await {
                 Ok((a, stored)) => {
                     // Register the name as the server stores it, so that every spelling of one
@@ -382,7 +388,7 @@ impl Filesystem for Smb3Fs {
                         }
                         _ => path,
                     };
-                    let (ttl, attr) = s.entry(&path, a);
+                    let (ttl, attr) = s.entry_since(&path, a, epoch);
                     reply.entry(&ttl, &attr, GEN)
                 }
                 Err(e) => {
@@ -807,9 +813,10 @@ impl Filesystem for Smb3Fs {
         allowed!(self, req, reply);
         let uid = req.uid();
         self.spawn(|s| async move {
+            let epoch = s.watches.epoch();
             match s.list(ino.0).await {
                 Ok(entries) => {
-                    let fh = s.handles().insert_dir(uid, entries);
+                    let fh = s.handles().insert_dir(uid, entries, epoch);
                     reply.opened(FileHandle(fh), FopenFlags::empty())
                 }
                 Err(e) => reply.error(e),
@@ -826,7 +833,7 @@ impl Filesystem for Smb3Fs {
         mut reply: ReplyDirectory,
     ) {
         allowed!(self, req, reply);
-        let entries = tryr!(reply, self.s.dir_handle(fh.0, req));
+        let (entries, _) = tryr!(reply, self.s.dir_handle(fh.0, req));
         let dir_path = tryr!(reply, self.s.path(ino.0));
         let parent_ino = self
             .s
@@ -875,7 +882,9 @@ impl Filesystem for Smb3Fs {
         mut reply: ReplyDirectoryPlus,
     ) {
         allowed!(self, req, reply);
-        let entries = tryr!(reply, self.s.dir_handle(fh.0, req));
+        let (entries, epoch) = tryr!(reply, self.s.dir_handle(fh.0, req));
+        // The server reported changes since the snapshot: its attributes may be out of date.
+        let changed = epoch != self.s.watches.epoch();
         let dir_path = tryr!(reply, self.s.path(ino.0));
         let mut t = self.s.inodes();
         let dir_attrs = t.get(ino.0).map(|n| n.attrs).unwrap_or_default();
@@ -911,14 +920,13 @@ impl Filesystem for Smb3Fs {
                     let child = t.upsert(&path, attrs, true);
                     let a = self.s.file_attr(child, &attrs);
                     let name = names::from_server(e.name(), self.s.cfg.map_names);
-                    let full = reply.add(
-                        INodeNo(child),
-                        i as u64 + 1,
-                        &name,
-                        &self.s.ttl(&attrs),
-                        &a,
-                        GEN,
-                    );
+                    let ttl = if changed {
+                        t.invalidate(child);
+                        std::time::Duration::ZERO
+                    } else {
+                        self.s.ttl(&attrs)
+                    };
+                    let full = reply.add(INodeNo(child), i as u64 + 1, &name, &ttl, &a, GEN);
                     if full {
                         t.forget(child, 1);
                     }

@@ -27,6 +27,7 @@
 
 use std::collections::HashSet;
 use std::ffi::OsString;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{channel, Sender};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -129,6 +130,10 @@ struct State {
 pub(crate) struct Watches {
     max: usize,
     state: Mutex<State>,
+    /// Bumped whenever the server reports a change, before and after the caches are updated:
+    /// attributes fetched (or a directory snapshot taken) across a bump may predate the change
+    /// and must not be cached ([`Watches::epoch`]).
+    epoch: AtomicU64,
     pub(crate) kernel: NotifierSlot,
 }
 
@@ -141,8 +146,20 @@ impl Watches {
                 next_id: 0,
                 sweeping: false,
             }),
+            epoch: AtomicU64::new(0),
             kernel: NotifierSlot::default(),
         }
+    }
+
+    /// Changes reported so far. Compare the values before and after fetching attributes: if
+    /// they differ, a change notification came in between and the attributes may be older
+    /// than what it put in the caches.
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::SeqCst)
+    }
+
+    fn bump(&self) {
+        self.epoch.fetch_add(1, Ordering::SeqCst);
     }
 
     /// Armed watches.
@@ -346,6 +363,7 @@ impl Shared {
     /// Anything in `dir` may have changed: drop its listing, and have the kernel forget every
     /// name it held, the files' attributes and pages, and the directory's.
     fn overflow(&self, dir: &str) {
+        self.watches.bump();
         let mut inval = Vec::new();
         {
             let mut t = self.inodes();
@@ -365,6 +383,7 @@ impl Shared {
                 inval.push(Inval::Inode(d));
             }
         }
+        self.watches.bump();
         self.watches.kernel.send(inval);
     }
 
@@ -379,6 +398,7 @@ impl Shared {
     async fn changed(self: &Arc<Self>, dir: &str, records: Vec<FileNotifyInformation>) {
         let mut changed: Vec<String> = Vec::new();
         for r in records {
+            log::debug!("'{dir}': change {} '{}'", r.action, r.file_name);
             let name = r.file_name;
             // Our own placeholders, streams ("file:stream"), and anything with a path in it.
             if name.is_empty()
@@ -393,6 +413,7 @@ impl Shared {
         if changed.len() > MAX_STATS {
             return self.overflow(dir);
         }
+        self.watches.bump();
         let results = join_all(changed.iter().map(|name| async move {
             let path = names::join(dir, name);
             let known = self.inodes().ino_of(&path);
@@ -400,6 +421,7 @@ impl Shared {
                 self.io.settle(ino).await;
             }
             let r = self.client.stat(&path).await;
+            log::debug!("after a change notification, '{path}': {r:?}");
             (name, path, r)
         }))
         .await;
@@ -422,12 +444,17 @@ impl Shared {
                         // A new name, or another file under a known name: the next lookup
                         // registers it.
                         t.dirs.upsert(dir, name, a);
-                        if known.is_some() {
+                        if let Some((ino, _)) = known {
+                            t.invalidate(ino);
                             gone.push(path.clone());
                         }
                     }
                     Err(e) if errno(&e) == Errno::ENOENT => {
                         t.gone(&path);
+                        if let Some((ino, _)) = known {
+                            // Its attributes must not answer a lookup of the name any more.
+                            t.invalidate(ino);
+                        }
                         gone.push(path.clone());
                     }
                     Err(e) => {
@@ -450,6 +477,7 @@ impl Shared {
                 inval.push(Inval::Inode(d));
             }
         }
+        self.watches.bump();
         self.watches.kernel.send(inval);
         // Directories removed or replaced: their watches (if any) are over.
         for path in gone {
