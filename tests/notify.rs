@@ -238,3 +238,31 @@ fn latency_of_changes_on_disk() {
         seen[seen.len() - 1]
     );
 }
+
+#[test]
+fn many_watches_leave_credits_for_io() {
+    let (srv, m, local, dir) = setup("nt-credits", "actimeo=60");
+    let owner = fs::metadata(&srv.share_dir).unwrap();
+    for i in 0..70 {
+        let d = local.join(format!("d{i:02}"));
+        fs::create_dir(&d).unwrap();
+        std::os::unix::fs::chown(&d, Some(owner.uid()), Some(owner.gid())).unwrap();
+    }
+    for i in 0..70 {
+        names(&dir.join(format!("d{i:02}")));
+    }
+    // The default bound: 64 watches, each with a CHANGE_NOTIFY outstanding on the server.
+    wait_until("64 watches", 10, || watches(&m) == 64);
+    // Large pipelined writes and reads need many credits at once.
+    let data: Vec<u8> = (0..48 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    fs::write(dir.join("big"), &data).unwrap();
+    assert!(
+        fs::read(dir.join("big")).unwrap() == data,
+        "big file differs"
+    );
+    server_write(&srv, &local.join("d69/new"), b"n");
+    within_deadline("a change with 64 watches", || {
+        names(&dir.join("d69")).contains("new")
+    });
+    assert_eq!(watches(&m), 64);
+}
