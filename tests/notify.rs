@@ -75,8 +75,10 @@ fn within_deadline(what: &str, mut f: impl FnMut() -> bool) -> Duration {
     t.elapsed()
 }
 
-/// List `dir` through the mount and wait until the mount watches at least `n` directories.
+/// List `dir` through the mount (twice: a directory listed once is not watched) and wait
+/// until the mount watches at least `n` directories.
 fn list_and_watch(m: &Mount, dir: &Path, n: usize) {
+    names(dir);
     names(dir);
     wait_until("the watch to be armed", 5, || watches(m) >= n);
     // With other watches around, the count says little about this one: give it time to arm.
@@ -177,6 +179,9 @@ fn watches_are_bounded_and_stand_in_nobodys_way() {
         std::os::unix::fs::chown(&d, Some(owner.uid()), Some(owner.gid())).unwrap();
         server_write(&srv, &d.join("f"), b"f");
     }
+    // Listed once: not watched (a walk through a tree).
+    names(&dir);
+    assert_eq!(watches(&m), 0);
     for _ in 0..3 {
         for i in 0..5 {
             assert_eq!(names(&dir.join(format!("d{i}"))), set(&["f"]));
@@ -248,8 +253,10 @@ fn many_watches_leave_credits_for_io() {
         fs::create_dir(&d).unwrap();
         std::os::unix::fs::chown(&d, Some(owner.uid()), Some(owner.gid())).unwrap();
     }
-    for i in 0..70 {
-        names(&dir.join(format!("d{i:02}")));
+    for _ in 0..2 {
+        for i in 0..70 {
+            names(&dir.join(format!("d{i:02}")));
+        }
     }
     // The default bound: 64 watches, each with a CHANGE_NOTIFY outstanding on the server.
     wait_until("64 watches", 10, || watches(&m) == 64);
@@ -265,4 +272,28 @@ fn many_watches_leave_credits_for_io() {
         names(&dir.join("d69")).contains("new")
     });
     assert_eq!(watches(&m), 64);
+}
+
+#[test]
+fn changes_before_the_watch_starts_are_caught() {
+    let (srv, m, local, dir) = setup("nt-before", "actimeo=60");
+    server_write(&srv, &local.join("f.txt"), b"1");
+    server_write(&srv, &local.join("gone.txt"), b"g");
+    // Listed once: cached, not watched.
+    assert_eq!(names(&dir), set(&["f.txt", "gone.txt"]));
+    assert_eq!(fs::metadata(dir.join("f.txt")).unwrap().len(), 1);
+    server_write(&srv, &local.join("f.txt"), b"12345");
+    server_write(&srv, &local.join("new.txt"), b"n");
+    fs::remove_file(local.join("gone.txt")).unwrap();
+    // The second listing is served from the cache and starts a watch, which lists the
+    // directory again and corrects the cache.
+    assert_eq!(names(&dir), set(&["f.txt", "gone.txt"]));
+    within_deadline("changes made before the watch", || {
+        names(&dir) == set(&["f.txt", "new.txt"])
+    });
+    within_deadline("a size change made before the watch", || {
+        fs::metadata(dir.join("f.txt")).unwrap().len() == 5
+    });
+    assert_eq!(errno_of(fs::metadata(dir.join("gone.txt"))), libc::ENOENT);
+    assert_eq!(watches(&m), 1);
 }

@@ -1,8 +1,8 @@
 //! Change notification: changes made by other clients (or on the server's disk) show through
 //! the mount at once, not only when the caches expire.
 //!
-//! A directory whose listing is cached and in use (listed by `opendir`) is watched: a handle
-//! is opened on it and one CHANGE_NOTIFY is kept outstanding ([`crate::client::Notify`]). When
+//! A directory whose listing is cached and in use (listed by `opendir` again) is watched: a
+//! handle is opened on it and one CHANGE_NOTIFY is kept outstanding ([`crate::client::Notify`]). When
 //! the server reports changed names, each name's attributes are fetched again (one stat per
 //! name, so the cache holds what is on the server now, whatever order the events came in) and
 //! the directory cache is updated; the kernel is told to drop what it caches about those names,
@@ -11,8 +11,10 @@
 //! it held is invalidated in the kernel. Then the request is sent again; the server keeps the
 //! changes made in between.
 //!
-//! The listing that started a watch predates it, so once the watch is armed that listing is
-//! treated like an overflow: dropped, and the next `opendir` lists again under the watch.
+//! A directory listed once (as in a walk through a tree) is not watched; a second listing
+//! while it is remembered (among the last `16 * notify_max` directories listed) starts a watch.
+//! The cached listing predates the watch, so once the watch is armed the directory is listed
+//! again in the background and the differences are handled as reported changes.
 //!
 //! Bounds: at most `notify_max` watches (each holds a handle and one credit on the server);
 //! the least recently used goes first. A watch also ends when its directory has not been in
@@ -25,7 +27,7 @@
 //! handler or a runtime worker: the kernel may hold locks the notification needs until we
 //! answer a request, and the answers come from the runtime.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{channel, Sender};
@@ -38,10 +40,12 @@ use lru::LruCache;
 
 use super::errno::errno;
 use super::{lock, names, Shared};
-use crate::client::Notify;
+use crate::client::{FileAttrs, Notify};
 use crate::proto::create::FileId;
 use crate::proto::notify::*;
 
+/// How many directories listed once are remembered, per watch allowed.
+const RECENT_PER_WATCH: usize = 16;
 /// Default bound on watches (`notify_max`).
 pub const DEFAULT_NOTIFY_MAX: usize = 64;
 /// What the server reports: names, attributes, sizes and times of the directory's entries.
@@ -122,6 +126,8 @@ struct Watch {
 
 struct State {
     dirs: LruCache<String, Watch>,
+    /// Directories listed once and not watched: a second listing starts a watch.
+    recent: LruCache<String, ()>,
     next_id: u64,
     sweeping: bool,
 }
@@ -143,6 +149,9 @@ impl Watches {
             max,
             state: Mutex::new(State {
                 dirs: LruCache::unbounded(),
+                recent: LruCache::new(
+                    std::num::NonZeroUsize::new(RECENT_PER_WATCH * max.max(1)).expect("> 0"),
+                ),
                 next_id: 0,
                 sweeping: false,
             }),
@@ -234,6 +243,11 @@ impl Shared {
                 w.seen = Instant::now();
                 return;
             }
+            // Listed once (a walk through a tree): not worth a watch yet.
+            if st.recent.pop(dir).is_none() {
+                st.recent.put(dir.to_string(), ());
+                return;
+            }
             st.next_id += 1;
             let id = st.next_id;
             st.dirs.put(
@@ -299,10 +313,12 @@ impl Shared {
             };
             if first {
                 // Requests sent from now on reach the server after the watch is in place; the
-                // listing that started the watch may have missed changes made before.
+                // cached listing may have missed changes made before: check it.
                 first = false;
                 self.watches.armed(&dir, id);
-                self.overflow(&dir);
+                let s = Arc::clone(&self);
+                let d = dir.clone();
+                self.rt.spawn(async move { s.revalidate(&d).await });
             }
             match pending.await {
                 Ok(Notify::Changes(records)) => self.changed(&dir, records).await,
@@ -357,6 +373,66 @@ impl Shared {
                 gone
             };
             self.close_watches(gone);
+        }
+    }
+
+    /// The watch of `dir` is armed: list it again and handle the differences from the cached
+    /// listing (which predates the watch) as reported changes.
+    async fn revalidate(self: &Arc<Self>, dir: &str) {
+        let mut fresh = HashMap::new();
+        let r = self
+            .client
+            .list_dir_with(dir, |batch| {
+                fresh.extend(batch.into_iter().map(|e| (e.name, e.attrs)));
+            })
+            .await;
+        if let Err(e) = r {
+            log::debug!("listing '{dir}' again under its new watch: {e}");
+            return self.overflow(dir);
+        }
+        let differ = |a: &FileAttrs, b: &FileAttrs| {
+            (
+                a.size,
+                a.attributes,
+                a.last_write_time,
+                a.change_time,
+                a.creation_time,
+            ) != (
+                b.size,
+                b.attributes,
+                b.last_write_time,
+                b.change_time,
+                b.creation_time,
+            ) || (a.index_number != 0 && b.index_number != 0 && a.index_number != b.index_number)
+        };
+        let old = self
+            .inodes()
+            .dirs
+            .map_entries(dir, |e| (e.name().to_string(), e.attrs()));
+        // No cached listing: nothing to correct.
+        let Some(old) = old else { return };
+        let mut records = Vec::new();
+        for (name, a) in &old {
+            if fresh.get(name).is_none_or(|f| differ(a, f)) {
+                records.push(FileNotifyInformation {
+                    action: FILE_ACTION_MODIFIED,
+                    file_name: name.clone(),
+                });
+            }
+        }
+        let old: HashSet<String> = old.into_iter().map(|(n, _)| n).collect();
+        for name in fresh
+            .keys()
+            .filter(|n| !old.contains(*n) && !names::is_hidden(n))
+        {
+            records.push(FileNotifyInformation {
+                action: FILE_ACTION_ADDED,
+                file_name: name.clone(),
+            });
+        }
+        if !records.is_empty() {
+            log::debug!("'{dir}': {} changes before its watch", records.len());
+            self.changed(dir, records).await;
         }
     }
 
