@@ -70,7 +70,7 @@ fn within_deadline(what: &str, mut f: impl FnMut() -> bool) -> Duration {
             t.elapsed() < DEADLINE,
             "{what}: not seen through the mount within {DEADLINE:?}"
         );
-        std::thread::sleep(Duration::from_millis(10));
+        std::thread::sleep(Duration::from_millis(2));
     }
     t.elapsed()
 }
@@ -235,9 +235,29 @@ fn latency_of_changes_on_disk() {
         within_deadline("a new file", || names(&dir).contains(&name));
         seen.push(t.elapsed());
     }
+    report(
+        "on-disk create to visible in a listing through the mount",
+        seen,
+    );
+    let mut seen = Vec::new();
+    for i in 0..7u64 {
+        let t = Instant::now();
+        server_write(&srv, &local.join("f0"), &vec![b'y'; 10 + i as usize]);
+        within_deadline("a size change", || {
+            fs::metadata(dir.join("f0")).unwrap().len() == 10 + i
+        });
+        seen.push(t.elapsed());
+    }
+    report(
+        "on-disk size change to visible in stat through the mount",
+        seen,
+    );
+}
+
+fn report(what: &str, mut seen: Vec<Duration>) {
     seen.sort();
     eprintln!(
-        "on-disk create to visible through the mount: median {:?}, min {:?}, max {:?}",
+        "{what}: median {:?}, min {:?}, max {:?}",
         seen[seen.len() / 2],
         seen[0],
         seen[seen.len() - 1]
@@ -260,7 +280,8 @@ fn many_watches_leave_credits_for_io() {
     }
     // The default bound: 64 watches, each with a CHANGE_NOTIFY outstanding on the server.
     wait_until("64 watches", 10, || watches(&m) == 64);
-    // Large pipelined writes and reads need many credits at once.
+    // Large pipelined writes and reads need many credits at once (in a watched directory).
+    list_and_watch(&m, &dir, 64);
     let data: Vec<u8> = (0..48 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
     fs::write(dir.join("big"), &data).unwrap();
     assert!(
@@ -296,4 +317,20 @@ fn changes_before_the_watch_starts_are_caught() {
     });
     assert_eq!(errno_of(fs::metadata(dir.join("gone.txt"))), libc::ENOENT);
     assert_eq!(watches(&m), 1);
+}
+
+#[test]
+fn changes_to_a_file_open_through_the_mount_show() {
+    let (srv, m, local, dir) = setup("nt-open", "actimeo=60");
+    server_write(&srv, &local.join("f.txt"), b"1");
+    list_and_watch(&m, &dir, 1);
+    let f = fs::File::open(dir.join("f.txt")).unwrap();
+    assert_eq!(f.metadata().unwrap().len(), 1);
+    server_write(&srv, &local.join("f.txt"), b"123456");
+    within_deadline("a size change of an open file", || {
+        fs::metadata(dir.join("f.txt")).unwrap().len() == 6
+    });
+    assert_eq!(f.metadata().unwrap().len(), 6);
+    drop(f);
+    assert_eq!(fs::read(dir.join("f.txt")).unwrap(), b"123456");
 }

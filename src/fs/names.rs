@@ -118,6 +118,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn paths_under_a_directory() {
+        assert!(is_under("a/b", ""));
+        assert!(is_under("a", "a"));
+        assert!(is_under("a/b/c", "a/b"));
+        assert!(!is_under("a/bc", "a/b"));
+        assert!(!is_under("a", "a/b"));
+        assert!(!is_under("", "a"));
+    }
+
+    #[test]
     fn sfm_mapping_round_trips() {
         let posix = "a\"b*c:d<e>f?g\\h|i";
         let server = to_server(posix.as_bytes(), true).unwrap();

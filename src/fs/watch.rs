@@ -493,12 +493,14 @@ impl Shared {
         let results = join_all(changed.iter().map(|name| async move {
             let path = names::join(dir, name);
             let known = self.inodes().ino_of(&path);
-            if let Some(ino) = known {
-                self.io.settle(ino).await;
+            if known.is_some_and(|ino| self.handles().is_open(ino)) {
+                // Open through the mount (and perhaps being written: a stat would wait for the
+                // writes and push out the ones being gathered): only invalidated.
+                return (name, path, None);
             }
             let r = self.client.stat(&path).await;
             log::debug!("after a change notification, '{path}': {r:?}");
-            (name, path, r)
+            (name, path, Some(r))
         }))
         .await;
         let mut inval = Vec::new();
@@ -508,6 +510,17 @@ impl Shared {
             let dir_ino = t.ino_of(dir);
             for (name, path, r) in results {
                 let known = t.ino_of(&path).and_then(|i| t.get(i).map(|n| (i, n.index)));
+                let Some(r) = r else {
+                    t.dirs.mark_stale(dir, name);
+                    if let Some((ino, _)) = known {
+                        t.invalidate(ino);
+                        inval.push(Inval::Inode(ino));
+                    }
+                    if let Some(d) = dir_ino {
+                        inval.push(self.inval_entry(d, name));
+                    }
+                    continue;
+                };
                 let same_file = match (&r, known) {
                     (Ok(a), Some((_, index))) => {
                         index == 0 || a.index_number == 0 || index == a.index_number
