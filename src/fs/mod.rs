@@ -10,13 +10,15 @@
 //! - State shared by the tasks (inode table, handle table) sits behind short-lived mutexes that
 //!   are never held across an `.await`.
 //! - Everything the kernel caches (attributes, entries) is given the `actimeo` TTL, and changes
-//!   made through the mount update or invalidate our own cache at once.
+//!   made through the mount update or invalidate our own cache at once. Changes the server
+//!   reports in watched directories update ours and invalidate the kernel's (`watch`).
 //!
 //! Submodules: [`inode`] (inode numbers and paths, attribute cache, and the directory cache of
 //! [`crate::cache`] with its hooks; `listing` feeds it), [`handles`] (open files
 //! and directory snapshots, unlink-while-open), [`names`] (UTF-8 and the SFM character mapping),
 //! [`attr`] (stat data), [`errno`] (the one error mapping), [`access`] (the allow/deny lists of a
-//! shared mount), [`mount`] (mounting, daemon mode, signals, `global`).
+//! shared mount), [`mount`] (mounting, daemon mode, signals, `global`), `watch` (change
+//! notification: bounded directory watches and kernel cache invalidation).
 //!
 //! A mount may be shared by several local users (`global`, `allow_other`): every request is
 //! checked against the access lists with the caller's uid/gid, and file handles belong to the
