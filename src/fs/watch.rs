@@ -2,9 +2,10 @@
 //! the mount at once, not only when the caches expire.
 //!
 //! A directory whose listing is cached and in use (listed by `opendir` again) is watched: a
-//! handle is opened on it and one CHANGE_NOTIFY is kept outstanding ([`crate::client::Notify`]). When
-//! the server reports changed names, each name's attributes are fetched again (one stat per
-//! name, so the cache holds what is on the server now, whatever order the events came in) and
+//! handle is opened on it and one CHANGE_NOTIFY is kept outstanding
+//! ([`crate::client::Notify`]). When the server reports changed names, each name's attributes
+//! are fetched again (one stat per name, so the cache holds what is on the server now,
+//! whatever order the events came in; a file open through the mount is only invalidated) and
 //! the directory cache is updated; the kernel is told to drop what it caches about those names,
 //! the directory, and the changed files (their attributes and pages). When the server reports
 //! an overflow (or something that does not decode), the whole listing is dropped and every name
