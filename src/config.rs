@@ -89,6 +89,8 @@ pub struct Options {
     pub rasize: Option<u64>,
     /// `cache=none`: file data bypasses the kernel's page cache (direct I/O), as with mount.cifs.
     pub cache_none: bool,
+    /// Most directories watched for changes at once (`notify_max=N`; 0 turns watching off).
+    pub notify_max: Option<usize>,
 }
 
 fn parse_bool(key: &str, v: Option<&str>) -> Result<bool, String> {
@@ -216,6 +218,7 @@ impl Options {
                             None => return Err("option cache needs a value: strict or none".into()),
                         }
                     }
+                    "notify_max" => o.notify_max = Some(parse_num(key, value)?),
                     other => unknown.push(other.to_string()),
                 }
             }
@@ -402,6 +405,11 @@ mod tests {
             Some(1 << 20)
         );
         assert!(Options::parse(["rasize=big"]).is_err());
+        assert_eq!(
+            Options::parse(["notify_max=0"]).unwrap().notify_max,
+            Some(0)
+        );
+        assert!(Options::parse(["notify_max=-1"]).is_err());
     }
 
     #[test]

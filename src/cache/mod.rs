@@ -525,6 +525,20 @@ impl DirCache {
         Some(e)
     }
 
+    /// Anything in `dir` may have changed (a change notification overflowed): forget its
+    /// listing, and make a listing of it in flight refuse to be cached. Returns the names the
+    /// listing held.
+    pub fn drop_listing(&mut self, dir: &str) -> Vec<String> {
+        self.touched(dir);
+        let names = self
+            .dirs
+            .peek(dir)
+            .map(|l| l.entries.iter().map(|e| e.name.to_string()).collect())
+            .unwrap_or_default();
+        self.drop_dir(dir);
+        names
+    }
+
     /// Forget the listings of `path` and of every directory below it (removed or renamed).
     pub fn remove_tree(&mut self, path: &str) {
         let under = |k: &str| {

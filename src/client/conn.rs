@@ -207,12 +207,69 @@ impl Connection {
         session_id: u64,
         capture: Option<&mut Vec<Vec<u8>>>,
     ) -> Result<Vec<Response>> {
+        let timeout = self.request_timeout();
+        let op = command_name(parts[0].command);
+        let sent = self.submit(parts, session_id, capture).await?;
+        let mut responses = Vec::with_capacity(sent.len());
+        for (rx, id) in sent {
+            let r = match tokio::time::timeout(timeout, rx).await {
+                Ok(Ok(r)) => r?,
+                Ok(Err(_)) => return Err(self.dead_error()),
+                Err(_) => {
+                    self.pending.lock().unwrap().waiters.remove(&id);
+                    return Err(ClientError::Timeout {
+                        op,
+                        secs: timeout.as_secs(),
+                    });
+                }
+            };
+            responses.push(r);
+        }
+        Ok(responses)
+    }
+
+    /// Send one message that the server may keep pending for as long as it likes (a
+    /// CHANGE_NOTIFY): returns once the request has been written, so a request sent after this
+    /// returns reaches the server after it; the returned future resolves with the response,
+    /// with no time limit, or with `Disconnected` as soon as the connection is lost.
+    pub async fn submit_untimed(
+        self: &Arc<Self>,
+        part: Outgoing<'_>,
+        session_id: u64,
+    ) -> Result<impl std::future::Future<Output = Result<Response>> + Send + 'static> {
+        let (rx, _) = self
+            .submit(vec![part], session_id, None)
+            .await?
+            .pop()
+            .ok_or_else(|| ClientError::Unexpected("no request sent".into()))?;
+        let conn = Arc::clone(self);
+        Ok(async move {
+            match rx.await {
+                Ok(r) => r,
+                Err(_) => Err(conn.dead_error()),
+            }
+        })
+    }
+
+    fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs.load(Ordering::Relaxed) as u64)
+    }
+
+    /// Take credits (waiting at most the request timeout for the server to grant them) and
+    /// message ids, register the waiters and write the frame. Returns each part's receiver and
+    /// message id.
+    async fn submit(
+        &self,
+        parts: Vec<Outgoing<'_>>,
+        session_id: u64,
+        capture: Option<&mut Vec<Vec<u8>>>,
+    ) -> Result<Vec<(oneshot::Receiver<Result<Response>>, u64)>> {
         let charges: Vec<u16> = parts
             .iter()
             .map(|p| self.credit_charge(p.payload))
             .collect();
         let total: u32 = charges.iter().map(|c| *c as u32).sum();
-        let timeout = Duration::from_secs(self.request_timeout_secs.load(Ordering::Relaxed) as u64);
+        let timeout = self.request_timeout();
         let op = command_name(parts[0].command);
 
         // Credits: wait until the server has granted enough.
@@ -263,23 +320,7 @@ impl Connection {
             self.fail_all(reason);
             return Err(self.dead_error());
         }
-
-        let mut responses = Vec::with_capacity(receivers.len());
-        for (rx, id) in receivers.into_iter().zip(ids) {
-            let r = match tokio::time::timeout(timeout, rx).await {
-                Ok(Ok(r)) => r?,
-                Ok(Err(_)) => return Err(self.dead_error()),
-                Err(_) => {
-                    self.pending.lock().unwrap().waiters.remove(&id);
-                    return Err(ClientError::Timeout {
-                        op,
-                        secs: timeout.as_secs(),
-                    });
-                }
-            };
-            responses.push(r);
-        }
-        Ok(responses)
+        Ok(receivers.into_iter().zip(ids).collect())
     }
 
     /// Encode, chain, sign or seal the parts into one frame with its 4-byte length prefix;

@@ -4,6 +4,7 @@
 
 mod conn;
 pub mod error;
+mod notify;
 mod ops;
 pub mod options;
 mod session;
@@ -12,6 +13,7 @@ use std::sync::Arc;
 
 pub use conn::PayloadBuf;
 pub use error::{ClientError, Result};
+pub use notify::Notify;
 pub use ops::{DirEntry, FileAttrs, FsStats, OpenFile, OpenOptions, ReadData};
 pub use options::ConnectOptions;
 pub use session::SessionInfo;

@@ -183,7 +183,7 @@ pub fn smb_path(path: &str) -> String {
     path.trim_matches('/').replace('/', "\\")
 }
 
-fn create_request(path: &str, o: &OpenOptions) -> CreateRequest {
+pub(super) fn create_request(path: &str, o: &OpenOptions) -> CreateRequest {
     CreateRequest {
         security_flags: 0,
         requested_oplock_level: OPLOCK_LEVEL_NONE,

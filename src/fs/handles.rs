@@ -43,7 +43,8 @@ pub type DirSnapshotEntry = crate::cache::Entry;
 #[derive(Debug, Default)]
 pub struct Handles {
     files: HashMap<u64, Handle>,
-    dirs: HashMap<u64, (u32, std::sync::Arc<Vec<DirSnapshotEntry>>)>,
+    /// Directory snapshots: owner, entries, and the change epoch when the snapshot was taken.
+    dirs: HashMap<u64, (u32, std::sync::Arc<Vec<DirSnapshotEntry>>, u64)>,
     /// Open file handles per inode.
     open_count: HashMap<u64, usize>,
     /// Inodes unlinked while open: the hidden path to delete at the last release.
@@ -114,20 +115,27 @@ impl Handles {
         self.deleted.insert(ino, hidden_path);
     }
 
-    pub fn insert_dir(&mut self, uid: u32, entries: std::sync::Arc<Vec<DirSnapshotEntry>>) -> u64 {
+    /// A directory snapshot taken when the change epoch (see `watch`) was `epoch`.
+    pub fn insert_dir(
+        &mut self,
+        uid: u32,
+        entries: std::sync::Arc<Vec<DirSnapshotEntry>>,
+        epoch: u64,
+    ) -> u64 {
         self.next += 1;
-        self.dirs.insert(self.next, (uid, entries));
+        self.dirs.insert(self.next, (uid, entries, epoch));
         self.next
     }
 
-    /// A directory snapshot and the uid that opened it.
-    pub fn dir(&self, fh: u64) -> Option<(u32, std::sync::Arc<Vec<DirSnapshotEntry>>)> {
+    /// A directory snapshot, the uid that opened it and the change epoch it was taken at.
+    #[allow(clippy::type_complexity)]
+    pub fn dir(&self, fh: u64) -> Option<(u32, std::sync::Arc<Vec<DirSnapshotEntry>>, u64)> {
         self.dirs.get(&fh).cloned()
     }
 
     /// Drop a directory handle; returns how many entries its snapshot held.
     pub fn remove_dir(&mut self, fh: u64) -> usize {
-        self.dirs.remove(&fh).map_or(0, |(_, e)| e.len())
+        self.dirs.remove(&fh).map_or(0, |(_, e, _)| e.len())
     }
 
     /// Every open SMB handle (closed at unmount).
@@ -160,7 +168,7 @@ mod tests {
         assert!(!owned_by(opener, 1001, 77));
         assert!(!owned_by(opener, 0, 77), "root is not the opener");
         assert!(owned_by(opener, 0, 0), "kernel-internal requests");
-        let d = t.insert_dir(1000, Default::default());
+        let d = t.insert_dir(1000, Default::default(), 0);
         assert_eq!(t.dir(d).unwrap().0, 1000);
     }
 

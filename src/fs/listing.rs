@@ -31,6 +31,7 @@ impl Shared {
             self.inodes().dirs.remove_tree(dir);
             return false;
         }
+        let epoch = self.watches.epoch();
         let results = join_all(stale.iter().map(|name| async move {
             let path = names::join(dir, name);
             let known = self.inodes().ino_of(&path);
@@ -41,6 +42,10 @@ impl Shared {
         }))
         .await;
         let mut t = self.inodes();
+        if epoch != self.watches.epoch() {
+            // A change notification came in meanwhile: these attributes may predate it.
+            return false;
+        }
         for (path, r) in results {
             match r {
                 Ok(a) => t.refresh(&path, a),
@@ -55,11 +60,17 @@ impl Shared {
     }
 
     /// The entries of directory `ino` for a directory handle: the cached listing itself when
-    /// there is one (shared, not copied), else a fresh listing from the server.
-    pub(super) async fn list_cached(&self, ino: u64) -> Result<Arc<Vec<DirSnapshotEntry>>, Errno> {
+    /// there is one (shared, not copied), else a fresh listing from the server. A directory
+    /// whose listing is cached is watched for changes ([`super::watch`]).
+    pub(super) async fn list_cached(
+        self: &Arc<Self>,
+        ino: u64,
+    ) -> Result<Arc<Vec<DirSnapshotEntry>>, Errno> {
         let path = self.path(ino)?;
         if self.refresh_stale(&path).await {
-            if let Some(snap) = self.inodes().dirs.snapshot(&path) {
+            let snap = self.inodes().dirs.snapshot(&path);
+            if let Some(snap) = snap {
+                self.watch_dir(&path);
                 return Ok(snap);
             }
         }
@@ -85,6 +96,9 @@ impl Shared {
         let stored = self
             .inodes()
             .store_listing(&path, ticket, entries, started, &open);
+        if stored.is_ok() {
+            self.watch_dir(&path);
+        }
         let snap = match stored {
             Ok(snap) if snap.iter().any(|e| e.is_stale()) => snap,
             Ok(snap) | Err(snap) => return Ok(snap),

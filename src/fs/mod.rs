@@ -10,13 +10,15 @@
 //! - State shared by the tasks (inode table, handle table) sits behind short-lived mutexes that
 //!   are never held across an `.await`.
 //! - Everything the kernel caches (attributes, entries) is given the `actimeo` TTL, and changes
-//!   made through the mount update or invalidate our own cache at once.
+//!   made through the mount update or invalidate our own cache at once. Changes the server
+//!   reports in watched directories update ours and invalidate the kernel's (`watch`).
 //!
 //! Submodules: [`inode`] (inode numbers and paths, attribute cache, and the directory cache of
 //! [`crate::cache`] with its hooks; `listing` feeds it), [`handles`] (open files
 //! and directory snapshots, unlink-while-open), [`names`] (UTF-8 and the SFM character mapping),
 //! [`attr`] (stat data), [`errno`] (the one error mapping), [`access`] (the allow/deny lists of a
-//! shared mount), [`mount`] (mounting, daemon mode, signals, `global`).
+//! shared mount), [`mount`] (mounting, daemon mode, signals, `global`), `watch` (change
+//! notification: bounded directory watches and kernel cache invalidation).
 //!
 //! A mount may be shared by several local users (`global`, `allow_other`): every request is
 //! checked against the access lists with the caller's uid/gid, and file handles belong to the
@@ -33,8 +35,10 @@ pub mod mount;
 pub mod names;
 mod ops;
 mod sysmount;
+mod watch;
 
 pub use ops::STATUS_XATTR;
+pub use watch::{NotifierSlot, DEFAULT_NOTIFY_MAX};
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -68,6 +72,8 @@ pub struct FsConfig {
     pub dircache_max: usize,
     /// `cache=none`: open files with direct I/O, bypassing the kernel's page cache.
     pub direct_io: bool,
+    /// Bound on watched directories (`notify_max`; 0: none).
+    pub notify_max: usize,
 }
 
 impl FsConfig {
@@ -94,6 +100,7 @@ impl FsConfig {
             server: String::new(),
             dircache_max: o.dircache_max.unwrap_or(crate::cache::DEFAULT_MAX_ENTRIES),
             direct_io: o.cache_none,
+            notify_max: o.notify_max.unwrap_or(DEFAULT_NOTIFY_MAX),
         }
     }
 }
@@ -105,6 +112,7 @@ pub(crate) struct Shared {
     handles: Mutex<Handles>,
     io: io::FileIo,
     access: access::Access,
+    watches: watch::Watches,
     cfg: FsConfig,
 }
 
@@ -133,9 +141,18 @@ impl Smb3Fs {
                 handles: Mutex::new(Handles::default()),
                 io: io::FileIo::new(client.clone(), rt),
                 access: access::Access::new(cfg.access.clone(), cfg.owner),
+                watches: watch::Watches::new(cfg.notify_max),
                 cfg,
             }),
         }
+    }
+}
+
+impl Smb3Fs {
+    /// Where the FUSE session's notifier goes (see [`NotifierSlot::install`]): change
+    /// notifications from the server invalidate the kernel's caches through it.
+    pub fn notifier_slot(&self) -> NotifierSlot {
+        self.s.watches.kernel.clone()
     }
 }
 
@@ -216,6 +233,17 @@ impl Shared {
         }
     }
 
+    /// [`Shared::entry`] for attributes fetched when the change epoch was `epoch`: if the
+    /// server reported changes since, they are not cached (ours and the kernel's).
+    fn entry_since(&self, path: &str, a: FileAttrs, epoch: u64) -> (Duration, FileAttr) {
+        let (ttl, attr) = self.entry(path, a);
+        if epoch == self.watches.epoch() {
+            return (ttl, attr);
+        }
+        self.inodes().invalidate(attr.ino.0);
+        (Duration::ZERO, attr)
+    }
+
     fn check_writable(&self) -> Result<(), Errno> {
         if self.cfg.read_only {
             Err(Errno::EROFS)
@@ -239,6 +267,7 @@ impl Shared {
         } else {
             None
         };
+        let epoch = self.watches.epoch();
         let r = match handle {
             Some(h) => self.client.stat_handle(h.file_id).await,
             None if unlinked => return Err(Errno::ENOENT),
@@ -251,7 +280,10 @@ impl Shared {
             }
             e
         })?;
-        self.inodes().set_attrs(ino, a);
+        // Unless a change notification came in meanwhile: these may predate it.
+        if epoch == self.watches.epoch() {
+            self.inodes().set_attrs(ino, a);
+        }
         Ok(a)
     }
 }

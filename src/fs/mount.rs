@@ -267,6 +267,7 @@ fn foreground(args: MountArgs, mut ready: Option<std::fs::File>) -> i32 {
         opts.port.or(target.port).unwrap_or(445)
     );
     let fs = Smb3Fs::new(client.clone(), rt.handle().clone(), root, cfg);
+    let notifier_slot = fs.notifier_slot();
     let mut config = Config::default();
     config.mount_options = vec![
         MountOption::FSName(format!("//{}/{}", target.host, target.share)),
@@ -310,6 +311,7 @@ fn foreground(args: MountArgs, mut ready: Option<std::fs::File>) -> i32 {
             log::debug!("cannot set the mount's read-ahead to {rasize} bytes: {e}");
         }
     }
+    notifier_slot.install(session.notifier());
     let mountpoint = args.mountpoint.clone();
     rt.spawn(async move {
         use tokio::signal::unix::{signal, SignalKind};

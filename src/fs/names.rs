@@ -85,6 +85,15 @@ pub fn is_hidden(server_name: &str) -> bool {
     server_name.starts_with(DELETED_PREFIX)
 }
 
+/// Whether `path` is `root` or below it; every path is below the share root "".
+pub fn is_under(path: &str, root: &str) -> bool {
+    root.is_empty()
+        || path == root
+        || (path.len() > root.len()
+            && path.starts_with(root)
+            && path.as_bytes()[root.len()] == b'/')
+}
+
 /// Join a share-relative directory path and a (server-side) name.
 pub fn join(dir: &str, name: &str) -> String {
     if dir.is_empty() {
@@ -107,6 +116,16 @@ pub fn parent_of(path: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_under_a_directory() {
+        assert!(is_under("a/b", ""));
+        assert!(is_under("a", "a"));
+        assert!(is_under("a/b/c", "a/b"));
+        assert!(!is_under("a/bc", "a/b"));
+        assert!(!is_under("a", "a/b"));
+        assert!(!is_under("", "a"));
+    }
 
     #[test]
     fn sfm_mapping_round_trips() {

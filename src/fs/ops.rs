@@ -77,11 +77,16 @@ impl Shared {
         }
     }
 
-    /// The directory snapshot `fh`, if the caller is the user who opened it (else EBADF).
-    fn dir_handle(&self, fh: u64, req: &Request) -> Result<Arc<Vec<DirSnapshotEntry>>, Errno> {
-        let (uid, entries) = self.handles().dir(fh).ok_or(Errno::EBADF)?;
+    /// The directory snapshot `fh` and the change epoch it was taken at, if the caller is the
+    /// user who opened it (else EBADF).
+    fn dir_handle(
+        &self,
+        fh: u64,
+        req: &Request,
+    ) -> Result<(Arc<Vec<DirSnapshotEntry>>, u64), Errno> {
+        let (uid, entries, epoch) = self.handles().dir(fh).ok_or(Errno::EBADF)?;
         if owned_by(uid, req.uid(), req.pid()) {
-            Ok(entries)
+            Ok((entries, epoch))
         } else {
             Err(Errno::EBADF)
         }
@@ -92,7 +97,7 @@ impl Shared {
         let i = self.client.info();
         format!(
             "server:    {}\nshare:     {}\ndialect:   {}\ncipher:    {}\nencrypted: {}\n\
-             signing:   {}\nsession:   {}\n",
+             signing:   {}\nsession:   {}\nwatches:   {}\n",
             self.cfg.server,
             i.share,
             i.dialect_name(),
@@ -104,6 +109,7 @@ impl Shared {
             } else {
                 "down (remount to reconnect)"
             },
+            self.watches.active(),
         )
     }
 
@@ -132,6 +138,10 @@ impl Shared {
         }
         let noreplace = flags.contains(RenameFlags::RENAME_NOREPLACE);
         let src = self.client.stat(&from).await.map_err(|e| errno(&e))?;
+        if src.is_dir() {
+            // An open watch handle would stand in the way.
+            self.unwatch_tree(&from).await;
+        }
         // What is at the target decides between replace, rmdir-then-rename and an error.
         let dst = match self.client.stat(&to).await {
             Ok(a) => Some(a),
@@ -154,6 +164,7 @@ impl Shared {
                     if to.starts_with(&format!("{from}/")) {
                         return Err(Errno::EINVAL);
                     }
+                    self.unwatch_tree(&to).await;
                     self.client.rmdir(&to).await.map_err(|e| errno(&e))?;
                     self.inodes().remove_path(&to_existing);
                 }
@@ -264,7 +275,7 @@ impl Shared {
         Ok(fresh)
     }
 
-    async fn list(&self, ino: u64) -> Result<Arc<Vec<DirSnapshotEntry>>, Errno> {
+    async fn list(self: &Arc<Self>, ino: u64) -> Result<Arc<Vec<DirSnapshotEntry>>, Errno> {
         self.list_cached(ino).await
     }
 }
@@ -333,7 +344,9 @@ impl Filesystem for Smb3Fs {
     fn destroy(&mut self) {
         let open = self.s.handles().drain_files();
         let client = self.s.client.clone();
+        let s = self.s.clone();
         let close_all = async move {
+            s.unwatch_tree("").await;
             for h in open {
                 let _ = client.close(h.file_id).await;
             }
@@ -364,6 +377,7 @@ impl Filesystem for Smb3Fs {
             if let Some(ino) = known {
                 s.io.settle(ino).await;
             }
+            let epoch = s.watches.epoch();
             match s.client.stat_named(&path).await {
                 Ok((a, stored)) => {
                     // Register the name as the server stores it, so that every spelling of one
@@ -374,7 +388,7 @@ impl Filesystem for Smb3Fs {
                         }
                         _ => path,
                     };
-                    let (ttl, attr) = s.entry(&path, a);
+                    let (ttl, attr) = s.entry_since(&path, a, epoch);
                     reply.entry(&ttl, &attr, GEN)
                 }
                 Err(e) => {
@@ -542,6 +556,8 @@ impl Filesystem for Smb3Fs {
         tryr!(reply, self.s.check_writable());
         let path = tryr!(reply, self.s.child(parent.0, name));
         self.spawn(|s| async move {
+            // A watch handle would keep the directory, pending deletion, until closed.
+            s.unwatch_tree(&path).await;
             match s.client.rmdir(&path).await {
                 Ok(()) => {
                     let mut t = s.inodes();
@@ -797,9 +813,10 @@ impl Filesystem for Smb3Fs {
         allowed!(self, req, reply);
         let uid = req.uid();
         self.spawn(|s| async move {
+            let epoch = s.watches.epoch();
             match s.list(ino.0).await {
                 Ok(entries) => {
-                    let fh = s.handles().insert_dir(uid, entries);
+                    let fh = s.handles().insert_dir(uid, entries, epoch);
                     reply.opened(FileHandle(fh), FopenFlags::empty())
                 }
                 Err(e) => reply.error(e),
@@ -816,7 +833,7 @@ impl Filesystem for Smb3Fs {
         mut reply: ReplyDirectory,
     ) {
         allowed!(self, req, reply);
-        let entries = tryr!(reply, self.s.dir_handle(fh.0, req));
+        let (entries, _) = tryr!(reply, self.s.dir_handle(fh.0, req));
         let dir_path = tryr!(reply, self.s.path(ino.0));
         let parent_ino = self
             .s
@@ -865,7 +882,9 @@ impl Filesystem for Smb3Fs {
         mut reply: ReplyDirectoryPlus,
     ) {
         allowed!(self, req, reply);
-        let entries = tryr!(reply, self.s.dir_handle(fh.0, req));
+        let (entries, epoch) = tryr!(reply, self.s.dir_handle(fh.0, req));
+        // The server reported changes since the snapshot: its attributes may be out of date.
+        let changed = epoch != self.s.watches.epoch();
         let dir_path = tryr!(reply, self.s.path(ino.0));
         let mut t = self.s.inodes();
         let dir_attrs = t.get(ino.0).map(|n| n.attrs).unwrap_or_default();
@@ -901,14 +920,13 @@ impl Filesystem for Smb3Fs {
                     let child = t.upsert(&path, attrs, true);
                     let a = self.s.file_attr(child, &attrs);
                     let name = names::from_server(e.name(), self.s.cfg.map_names);
-                    let full = reply.add(
-                        INodeNo(child),
-                        i as u64 + 1,
-                        &name,
-                        &self.s.ttl(&attrs),
-                        &a,
-                        GEN,
-                    );
+                    let ttl = if changed {
+                        t.invalidate(child);
+                        std::time::Duration::ZERO
+                    } else {
+                        self.s.ttl(&attrs)
+                    };
+                    let full = reply.add(INodeNo(child), i as u64 + 1, &name, &ttl, &a, GEN);
                     if full {
                         t.forget(child, 1);
                     }
