@@ -15,43 +15,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::mount::*;
-use common::{server, Server};
-
-/// Write a file directly in the server's directory, owned like the share (as another client
-/// would leave it).
-fn server_write(srv: &Server, p: &Path, data: &[u8]) {
-    fs::write(p, data).unwrap();
-    let owner = fs::metadata(&srv.share_dir).unwrap();
-    std::os::unix::fs::chown(p, Some(owner.uid()), Some(owner.gid())).unwrap();
-}
-
-fn names(dir: &Path) -> BTreeSet<String> {
-    fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("read_dir {}: {e}", dir.display()))
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect()
-}
-
-fn set(v: &[&str]) -> BTreeSet<String> {
-    v.iter().map(|s| s.to_string()).collect()
-}
-
-fn errno_of<T: std::fmt::Debug>(r: std::io::Result<T>) -> i32 {
-    r.unwrap_err().raw_os_error().unwrap()
-}
-
-fn getfattr(p: &Path, name: &str) -> Result<String, String> {
-    let out = Command::new("getfattr")
-        .args(["--only-values", "--absolute-names", "-n", name])
-        .arg(p)
-        .output()
-        .expect("run getfattr");
-    if out.status.success() {
-        Ok(String::from_utf8(out.stdout).unwrap())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
-}
+use common::server;
 
 fn timed_ls(dir: &Path, flags: &str) -> (Duration, Vec<u8>) {
     let t = Instant::now();

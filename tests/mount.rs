@@ -99,6 +99,12 @@ fn files_of_many_sizes_round_trip() {
 #[test]
 fn append_truncate_and_random_writes() {
     let (_srv, _m, local, dir) = setup("fs-rw", "");
+    rw_model_round_trips(&local, &dir);
+}
+
+/// Append, random-offset writes (some past the end) and truncation through handles and by path
+/// leave a file equal to an in-memory model, through the mount and on the server.
+fn rw_model_round_trips(local: &Path, dir: &Path) {
     let p = dir.join("model");
     let mut model = pattern(300_000, 5);
     fs::write(&p, &model).unwrap();
@@ -153,7 +159,7 @@ fn append_truncate_and_random_writes() {
         .unwrap_err();
     assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists);
     // Times: set and read back.
-    sh(&dir, "touch -d '2001-02-03 04:05:06' model");
+    sh(dir, "touch -d '2001-02-03 04:05:06' model");
     assert_eq!(
         fs::metadata(local.join("model")).unwrap().mtime(),
         fs::metadata(&p).unwrap().mtime()
@@ -163,9 +169,9 @@ fn append_truncate_and_random_writes() {
         date_epoch("2001-02-03 04:05:06")
     );
     // chmod a-w makes the file read-only.
-    sh(&dir, "chmod a-w model");
+    sh(dir, "chmod a-w model");
     assert_eq!(fs::metadata(&p).unwrap().mode() & 0o222, 0);
-    sh(&dir, "chmod u+w model");
+    sh(dir, "chmod u+w model");
     assert_ne!(fs::metadata(&p).unwrap().mode() & 0o200, 0);
 }
 
@@ -634,27 +640,7 @@ fn cache_none_reads_the_server_and_keeps_every_byte() {
         "dd if=dd.bin of=copy.bin bs=64k status=none && cmp dd.bin copy.bin",
     );
 
-    // Append, a write past the end and truncation keep the model.
-    let p = dir.join("model");
-    let mut model = pattern(100_000, 3);
-    fs::write(&p, &model).unwrap();
-    let mut f = fs::OpenOptions::new().append(true).open(&p).unwrap();
-    f.write_all(b"tail").unwrap();
-    model.extend_from_slice(b"tail");
-    drop(f);
-    let f = fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(&p)
-        .unwrap();
-    f.write_all_at(b"far", 150_000).unwrap();
-    model.resize(150_003, 0);
-    model[150_000..].copy_from_slice(b"far");
-    f.set_len(120_000).unwrap();
-    model.truncate(120_000);
-    drop(f);
-    assert_eq!(fs::read(&p).unwrap(), model);
-    assert_eq!(fs::read(local.join("model")).unwrap(), model);
+    rw_model_round_trips(&local, &dir);
 
     // A handle opened before the server's copy changed reads the new bytes: no page cache.
     fs::write(local.join("live"), b"old contents").unwrap();

@@ -6,7 +6,6 @@
 
 mod common;
 
-use std::collections::BTreeSet;
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -14,46 +13,13 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::mount::*;
-use common::Server;
 
 /// How long a change may take to show through the mount.
 const DEADLINE: Duration = Duration::from_secs(5);
 
-fn server_write(srv: &Server, p: &Path, data: &[u8]) {
-    fs::write(p, data).unwrap();
-    let owner = fs::metadata(&srv.share_dir).unwrap();
-    std::os::unix::fs::chown(p, Some(owner.uid()), Some(owner.gid())).unwrap();
-}
-
-fn names(dir: &Path) -> BTreeSet<String> {
-    fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("read_dir {}: {e}", dir.display()))
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect()
-}
-
-fn set(v: &[&str]) -> BTreeSet<String> {
-    v.iter().map(|s| s.to_string()).collect()
-}
-
-fn errno_of<T: std::fmt::Debug>(r: std::io::Result<T>) -> i32 {
-    r.unwrap_err().raw_os_error().unwrap()
-}
-
 /// The number of armed watches from the root's status attribute.
 fn watches(m: &Mount) -> usize {
-    let out = Command::new("getfattr")
-        .args([
-            "--only-values",
-            "--absolute-names",
-            "-n",
-            "user.smb3fs.status",
-        ])
-        .arg(&m.mp)
-        .output()
-        .expect("run getfattr");
-    assert!(out.status.success(), "getfattr: {out:?}");
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = getfattr(&m.mp, "user.smb3fs.status").expect("status attribute");
     text.lines()
         .find_map(|l| l.strip_prefix("watches:"))
         .unwrap_or_else(|| panic!("no watches line in the status: {text}"))

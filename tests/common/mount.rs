@@ -156,3 +156,47 @@ pub fn setup(name: &str, extra: &str) -> (Server, Mount, PathBuf, PathBuf) {
     );
     (srv, m, local, dir)
 }
+
+/// Write a file directly in the server's directory, owned like the share (as another client
+/// would leave it).
+pub fn server_write(srv: &Server, p: &Path, data: &[u8]) {
+    fs::write(p, data).unwrap();
+    let owner = fs::metadata(&srv.share_dir).unwrap();
+    std::os::unix::fs::chown(
+        p,
+        Some(std::os::unix::fs::MetadataExt::uid(&owner)),
+        Some(std::os::unix::fs::MetadataExt::gid(&owner)),
+    )
+    .unwrap();
+}
+
+/// The names `read_dir` lists in `dir`.
+pub fn names(dir: &Path) -> std::collections::BTreeSet<String> {
+    fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("read_dir {}: {e}", dir.display()))
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect()
+}
+
+pub fn set(v: &[&str]) -> std::collections::BTreeSet<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+/// The errno of a failed call.
+pub fn errno_of<T: std::fmt::Debug>(r: std::io::Result<T>) -> i32 {
+    r.unwrap_err().raw_os_error().unwrap()
+}
+
+/// The value of extended attribute `name` of `p` (with getfattr), or its error output.
+pub fn getfattr(p: &Path, name: &str) -> Result<String, String> {
+    let out = Command::new("getfattr")
+        .args(["--only-values", "--absolute-names", "-n", name])
+        .arg(p)
+        .output()
+        .expect("run getfattr");
+    if out.status.success() {
+        Ok(String::from_utf8(out.stdout).unwrap())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
