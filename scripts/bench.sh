@@ -134,6 +134,9 @@ umount_fs() {
 # peak RSS of the foreground mount daemon, MiB
 rss() { awk '/^VmHWM:/ { printf "%.1f\n", $2 / 1024 }' "/proc/$fs_pid/status"; }
 now() { date +%s.%N; }
+# Start each transfer with no dirty pages from the previous one: the server's disk writeback
+# would otherwise take CPU from whichever transfer comes next.
+settle() { sync; sleep 1; }
 # seconds taken by "$@"
 timed() {
     local t0 t1
@@ -202,19 +205,26 @@ if want io; then
     w_fs=() ws_fs=() w_sc=() r_fs=() r_sc=() w_dio=() r_dio=()
     for ((i = 1; i <= runs; i++)); do
         mount_fs
+        settle
         w_fs+=("$(timed dd if="$big" of="$mnt/big-fs.bin" bs=1M)")
+        settle
         ws_fs+=("$(timed dd if="$big" of="$mnt/big-fsync.bin" bs=1M conv=fsync)")
         umount_fs
+        settle
         w_sc+=("$(timed "${smbc[@]}" -c "put $big big-sc.bin")")
         mount_fs cache=none
+        settle
         w_dio+=("$(timed dd if="$big" of="$mnt/big-dio.bin" bs=1M)")
         umount_fs
 
         mount_fs
+        settle
         r_fs+=("$(timed dd if="$mnt/big-fs.bin" of=/dev/null bs=1M)")
         umount_fs
+        settle
         r_sc+=("$(timed "${smbc[@]}" -c "get big-sc.bin /dev/null")")
         mount_fs cache=none
+        settle
         r_dio+=("$(timed dd if="$mnt/big-fs.bin" of=/dev/null bs=1M)")
         umount_fs
     done
