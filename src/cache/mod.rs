@@ -479,6 +479,11 @@ impl DirCache {
                     // Only what was known before the change: still stale.
                     return;
                 }
+                if !old.stale && old == new && &*l.entries[i].name == name {
+                    // Nothing new (a readdirplus or lookup repeating the listing): leave the
+                    // entries alone, so a snapshot sharing them is not copied.
+                    return;
+                }
                 l.set_stale(i, false);
                 Arc::make_mut(&mut l.entries)[i].attrs = new;
                 if &*l.entries[i].name != name {
