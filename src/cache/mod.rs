@@ -120,10 +120,6 @@ impl Entry {
         self.attrs.get()
     }
 
-    pub fn is_stale(&self) -> bool {
-        self.attrs.stale
-    }
-
     /// Changed through the mount since it was listed: its attributes must be fetched again.
     pub fn set_stale(&mut self) {
         self.attrs.stale = true;

@@ -225,7 +225,6 @@ impl InodeTable {
     /// Cache the complete listing of `dir` (see [`DirCache::insert`]); entries of files that
     /// are open (inodes in `open`; writes may be in flight) are marked stale. Returns the
     /// listing, shared with the cache (`Ok`) or not cached (`Err`).
-    #[allow(clippy::result_large_err)]
     pub fn store_listing(
         &mut self,
         dir: &str,

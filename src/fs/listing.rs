@@ -96,14 +96,13 @@ impl Shared {
         let stored = self
             .inodes()
             .store_listing(&path, ticket, entries, started, &open);
-        if stored.is_ok() {
-            self.watch_dir(&path);
-        }
         let snap = match stored {
-            Ok(snap) if snap.iter().any(|e| e.is_stale()) => snap,
-            Ok(snap) | Err(snap) => return Ok(snap),
+            Ok(snap) => snap,
+            Err(uncached) => return Ok(uncached),
         };
-        // Files open for writing may have changed since: their attributes come from the server.
+        self.watch_dir(&path);
+        // Files open for writing may have changed since: their attributes come from the server
+        // (nothing to do, and the same listing back, when none is stale).
         if self.refresh_stale(&path).await {
             if let Some(fresh) = self.inodes().dirs.snapshot(&path) {
                 return Ok(fresh);
