@@ -21,6 +21,7 @@ SMB3FS_APT_PACKAGES=(
     ca-certificates
     bc               # arithmetic in the benchmark scripts
     util-linux       # setpriv, unshare, flock
+    attr             # getfattr/setfattr: the normalized-name and status attributes in tests
 )
 
 smb3fs_deps() {

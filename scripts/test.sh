@@ -106,7 +106,8 @@ export SMB3FS_TEST_SAMBA_DIR=$SAMBA_DIR
 # Scratch space for tests (mount points etc.); cleaned up with the rest.
 export SMB3FS_TEST_TMPDIR=$TEST_ROOT/tmp
 
-cargo_args=(test --release)
+# --no-fail-fast: one failing test binary does not hide the results of the others.
+cargo_args=(test --release --no-fail-fast)
 if [[ -n ${CI:-} ]]; then cargo_args+=(--locked); fi
 
 echo "test.sh: cargo ${cargo_args[*]} $* (smbd on 127.0.0.1:$PORT, dir $SAMBA_DIR)"
