@@ -91,6 +91,9 @@ pub struct Options {
     pub cache_none: bool,
     /// Most directories watched for changes at once (`notify_max=N`; 0 turns watching off).
     pub notify_max: Option<usize>,
+    /// `drop_behind=BYTES`: how far behind a sequential stream its pages leave the page cache
+    /// (0: never).
+    pub drop_behind: Option<u64>,
 }
 
 fn parse_bool(key: &str, v: Option<&str>) -> Result<bool, String> {
@@ -219,6 +222,7 @@ impl Options {
                         }
                     }
                     "notify_max" => o.notify_max = Some(parse_num(key, value)?),
+                    "drop_behind" => o.drop_behind = Some(parse_num(key, value)?),
                     other => unknown.push(other.to_string()),
                 }
             }
@@ -410,6 +414,12 @@ mod tests {
             Some(0)
         );
         assert!(Options::parse(["notify_max=-1"]).is_err());
+        assert_eq!(
+            Options::parse(["drop_behind=0"]).unwrap().drop_behind,
+            Some(0)
+        );
+        assert_eq!(Options::parse([""]).unwrap().drop_behind, None);
+        assert!(Options::parse(["drop_behind=lots"]).is_err());
     }
 
     #[test]

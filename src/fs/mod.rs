@@ -74,6 +74,8 @@ pub struct FsConfig {
     pub direct_io: bool,
     /// Bound on watched directories (`notify_max`; 0: none).
     pub notify_max: usize,
+    /// Pages this far behind a sequential read or write leave the page cache (0: never).
+    pub drop_behind: u64,
 }
 
 impl FsConfig {
@@ -101,6 +103,7 @@ impl FsConfig {
             dircache_max: o.dircache_max.unwrap_or(crate::cache::DEFAULT_MAX_ENTRIES),
             direct_io: o.cache_none,
             notify_max: o.notify_max.unwrap_or(DEFAULT_NOTIFY_MAX),
+            drop_behind: o.drop_behind.unwrap_or(io::DEFAULT_DROP_BEHIND),
         }
     }
 }
@@ -130,6 +133,15 @@ impl Smb3Fs {
         root: FileAttrs,
         cfg: FsConfig,
     ) -> Smb3Fs {
+        let watches = watch::Watches::new(cfg.notify_max);
+        // With direct I/O there is no page cache to drop from.
+        let drop_behind = if cfg.direct_io { 0 } else { cfg.drop_behind };
+        let io = io::FileIo::new(
+            client.clone(),
+            rt.clone(),
+            watches.kernel.clone(),
+            drop_behind,
+        );
         Smb3Fs {
             s: Arc::new(Shared {
                 client: client.clone(),
@@ -139,9 +151,9 @@ impl Smb3Fs {
                     crate::cache::DirCache::new(cfg.dircache_max, cfg.attr.dir_ttl),
                 )),
                 handles: Mutex::new(Handles::default()),
-                io: io::FileIo::new(client.clone(), rt),
+                io,
                 access: access::Access::new(cfg.access.clone(), cfg.owner),
-                watches: watch::Watches::new(cfg.notify_max),
+                watches,
                 cfg,
             }),
         }
@@ -224,9 +236,15 @@ impl Shared {
         (self.ttl(&a), self.file_attr(ino, &a))
     }
 
-    /// How the kernel should treat the data of a file opened now.
-    fn fopen_flags(&self) -> fuser::FopenFlags {
-        if self.cfg.direct_io {
+    /// How the kernel should treat the data of a file opened now with `flags`.
+    ///
+    /// A write-only open bypasses the page cache even with `cache=strict`: nothing can read
+    /// through it or map it (mmap needs a readable descriptor), and without writeback caching
+    /// the kernel sends every `write()` to us either way, so the cache would only cost a copy
+    /// of each byte into pages that the next open drops. The kernel keeps other descriptors'
+    /// cached pages of the file coherent with direct writes (it invalidates the written range).
+    fn fopen_flags(&self, flags: i32) -> fuser::FopenFlags {
+        if self.cfg.direct_io || flags & libc::O_ACCMODE == libc::O_WRONLY {
             fuser::FopenFlags::FOPEN_DIRECT_IO
         } else {
             fuser::FopenFlags::empty()

@@ -622,7 +622,7 @@ impl Filesystem for Smb3Fs {
                         writable,
                         uid,
                     });
-                    reply.opened(FileHandle(fh), s.fopen_flags())
+                    reply.opened(FileHandle(fh), s.fopen_flags(flags.0))
                 }
                 Err(e) => reply.error(errno(&e)),
             }
@@ -667,7 +667,7 @@ impl Filesystem for Smb3Fs {
                         writable: true,
                         uid,
                     });
-                    reply.created(&ttl, &attr, GEN, FileHandle(fh), s.fopen_flags())
+                    reply.created(&ttl, &attr, GEN, FileHandle(fh), s.fopen_flags(flags))
                 }
                 Err(e) => reply.error(errno(&e)),
             }

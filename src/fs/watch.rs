@@ -71,6 +71,8 @@ pub(crate) enum Inval {
     Entry(u64, OsString),
     /// An inode's attributes and cached pages.
     Inode(u64),
+    /// An inode's attributes and its cached pages in `len` bytes from `offset` (drop-behind).
+    Pages { ino: u64, offset: u64, len: u64 },
 }
 
 /// Where the kernel notifier goes once the FUSE session exists; see [`NotifierSlot::install`].
@@ -93,6 +95,9 @@ impl NotifierSlot {
                         let r = match &i {
                             Inval::Entry(dir, name) => notifier.inval_entry(INodeNo(*dir), name),
                             Inval::Inode(ino) => notifier.inval_inode(INodeNo(*ino), 0, 0),
+                            Inval::Pages { ino, offset, len } => {
+                                notifier.inval_inode(INodeNo(*ino), *offset as i64, *len as i64)
+                            }
                         };
                         if let Err(e) = r {
                             log::debug!("kernel invalidation {i:?}: {e}");
@@ -105,7 +110,7 @@ impl NotifierSlot {
         }
     }
 
-    fn send(&self, batch: Vec<Inval>) {
+    pub(crate) fn send(&self, batch: Vec<Inval>) {
         if batch.is_empty() {
             return;
         }
