@@ -6,6 +6,7 @@
 //! - [`auth`]: NTLMv2 inside SPNEGO.
 //! - [`client`]: the tokio connection, session, tree and file operations.
 //! - [`fs`]: the FUSE filesystem and the `mount` command on top of the client.
+//! - [`logging`]: standard error, or syslog for a detached mount daemon.
 
 pub mod auth;
 pub mod cache;
@@ -13,4 +14,5 @@ pub mod client;
 pub mod config;
 pub mod crypto;
 pub mod fs;
+pub mod logging;
 pub mod proto;

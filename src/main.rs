@@ -92,8 +92,7 @@ enum Command {
 type CliResult<T> = Result<T, String>;
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn,fuser=error"))
-        .init();
+    smb3fs::logging::init();
     // As a mount(8) helper (/sbin/mount.fuse.smb3fs or mount.smb3fs -> smb3fs):
     // `SOURCE MOUNTPOINT [-o OPTIONS] [-n] [-s] [-v]`.
     let argv: Vec<String> = std::env::args().collect();

@@ -477,6 +477,75 @@ fn daemon_mode_mounts_and_fusermount_ends_it() {
     let _ = fs::remove_dir_all(&s);
 }
 
+/// Once detached, the daemon logs to syslog (here a socket of the test's own, named by
+/// SMB3FS_SYSLOG_SOCKET instead of /dev/log), with the RUST_LOG filter: the mount and the
+/// unmount are reported there, as daemon-facility records of `smb3fs[PID]`, with no password.
+#[test]
+fn detached_daemon_logs_to_syslog() {
+    use std::os::unix::net::UnixDatagram;
+    let srv = server();
+    let s = scratch("syslog");
+    let mp = s.join("mnt");
+    fs::create_dir_all(&mp).unwrap();
+    let sock_path = s.join("log.sock");
+    let sock = UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    let opts = format!("credentials={}", srv.credentials_file.display());
+    let out = Command::new(BIN)
+        .args(["mount", &srv.unc()])
+        .arg(&mp)
+        .args(["-o", &opts])
+        .env("SMB3FS_SYSLOG_SOCKET", &sock_path)
+        .env("RUST_LOG", "info")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "daemon mount failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let guard = scopeguard(&mp);
+    let mut records = Vec::new();
+    let mut next = || {
+        let mut buf = vec![0u8; 4096];
+        let n = sock.recv(&mut buf).expect("a syslog record within 15 s");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    let mounted = next();
+    // <PRI>: facility daemon (3) * 8 + severity info (6) = 30.
+    assert!(mounted.starts_with("<30>"), "{mounted}");
+    assert!(mounted.contains("smb3fs["), "{mounted}");
+    assert!(
+        mounted.contains(&format!("mounted {} on {}", srv.unc(), mp.display())),
+        "{mounted}"
+    );
+    records.push(mounted);
+    let st = Command::new("fusermount3")
+        .arg("-u")
+        .arg(&mp)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    loop {
+        let r = next();
+        let done = r.contains(&format!("unmounted {}", mp.display()));
+        records.push(r);
+        if done {
+            break;
+        }
+    }
+    for r in &records {
+        assert!(!r.contains(&srv.password), "password in a log record: {r}");
+    }
+    // The switch to syslog came before the first record: none went to standard error.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("mounted"), "{stderr}");
+    drop(guard);
+    let _ = fs::remove_dir_all(&s);
+}
+
 struct Unmounter(PathBuf);
 impl Drop for Unmounter {
     fn drop(&mut self) {

@@ -336,6 +336,15 @@ fn foreground(args: MountArgs, mut ready: Option<std::fs::File>) -> i32 {
         });
         let _ = done.await;
     });
+    if daemon {
+        // Standard error is about to lead nowhere: from here on, logs go to syslog.
+        if let Err(e) = crate::logging::to_syslog() {
+            log::warn!(
+                "no syslog ({e}): the mount daemon's logs are discarded; mount with -f to see them"
+            );
+        }
+    }
+    log::info!("mounted {} on {}", args.target, args.mountpoint.display());
     report(&mut ready, Ok(()));
     if daemon {
         detach_stdio();
@@ -351,9 +360,14 @@ fn foreground(args: MountArgs, mut ready: Option<std::fs::File>) -> i32 {
     });
     rt.shutdown_timeout(Duration::from_secs(1));
     match served {
-        Ok(()) => 0,
+        Ok(()) => {
+            log::info!("unmounted {}", args.mountpoint.display());
+            0
+        }
         Err(e) => {
-            if !daemon {
+            if daemon {
+                log::error!("FUSE session on {} ended: {e}", args.mountpoint.display());
+            } else {
                 eprintln!("smb3fs: FUSE session ended: {e}");
             }
             1
