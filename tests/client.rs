@@ -404,3 +404,74 @@ async fn server_required_encryption_applies_even_with_seal_off() {
     c.list_dir("/").await.unwrap();
     c.disconnect().await;
 }
+
+/// A read open asks for a read+handle lease and gets it; another client's write breaks it:
+/// the notification arrives with our key, the old and new states, and once acknowledged the
+/// other client's write goes through.
+#[tokio::test]
+async fn lease_is_granted_broken_by_another_client_and_acknowledged() {
+    use smb3fs::proto::oplock::{
+        LEASE_HANDLE_CACHING, LEASE_READ_CACHING, NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED,
+    };
+    let s = server();
+    let (_local, dir) = s.test_dir("client-lease");
+    let path = format!("{dir}/leased.txt");
+    let a = s.connect().await;
+    let f = a.open(&path, &create_opts()).await.unwrap();
+    a.write(f.file_id, 0, b"first", false).await.unwrap();
+    a.close(f.file_id).await.unwrap();
+
+    let mut breaks = a.lease_breaks();
+    let key = *b"smb3fs-lease-key";
+    let rh = LEASE_READ_CACHING | LEASE_HANDLE_CACHING;
+    let held = a
+        .open(&path, &OpenOptions::read().lease(key, rh))
+        .await
+        .unwrap();
+    let granted = held.lease.expect("Samba grants a lease on a read open");
+    assert_eq!(granted.state, rh, "{granted:?}");
+    // Another open with the same key shares the lease and breaks nothing.
+    let second = a
+        .open(&path, &OpenOptions::read().lease(key, rh))
+        .await
+        .unwrap();
+    assert_eq!(second.lease.map(|l| l.state), Some(rh));
+    a.close(second.file_id).await.unwrap();
+
+    let b = s.connect().await;
+    let writer = tokio::spawn({
+        let b = b.clone();
+        let path = path.clone();
+        async move {
+            let w = b
+                .open(
+                    &path,
+                    &OpenOptions::read_write().options(FILE_NON_DIRECTORY_FILE),
+                )
+                .await?;
+            b.write(w.file_id, 0, b"second", false).await?;
+            b.close(w.file_id).await
+        }
+    });
+    let brk = tokio::time::timeout(std::time::Duration::from_secs(10), breaks.recv())
+        .await
+        .expect("a lease break within 10 s")
+        .expect("the break channel is open");
+    assert_eq!(brk.lease_key, key);
+    assert_eq!(brk.current_lease_state, rh);
+    assert_eq!(brk.new_lease_state & LEASE_READ_CACHING, 0, "{brk:?}");
+    if brk.flags & NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED != 0 {
+        a.ack_lease_break(key, brk.new_lease_state).await.unwrap();
+    }
+    tokio::time::timeout(std::time::Duration::from_secs(10), writer)
+        .await
+        .expect("the other client's write completes")
+        .unwrap()
+        .unwrap();
+    let mut buf = a.read(held.file_id, 0, 16).await.unwrap().to_vec();
+    buf.truncate(6);
+    assert_eq!(&buf, b"second");
+    a.close(held.file_id).await.unwrap();
+    a.disconnect().await;
+    b.disconnect().await;
+}

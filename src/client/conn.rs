@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
-use tokio::sync::{oneshot, Semaphore};
+use tokio::sync::{mpsc, oneshot, Semaphore};
 
 use super::error::{ClientError, Result};
 use crate::crypto::kdf::SessionKeys;
@@ -23,6 +23,7 @@ use crate::proto::header::{
     Command, Header, FLAGS_ASYNC_COMMAND, FLAGS_RELATED_OPERATIONS, FLAGS_SERVER_TO_REDIR,
     FLAGS_SIGNED, HEADER_LEN,
 };
+use crate::proto::oplock::{BreakNotification, LeaseBreakNotification};
 use crate::proto::transform::{TransformHeader, TRANSFORM_HEADER_LEN};
 use crate::proto::NtStatus;
 
@@ -124,6 +125,8 @@ pub(crate) struct Connection {
     zero_charge: AtomicBool,
     pub(crate) peer: String,
     request_timeout_secs: AtomicU16,
+    /// Where lease break notifications go, once someone listens ([`Connection::lease_breaks`]).
+    lease_breaks: Mutex<Option<mpsc::UnboundedSender<LeaseBreakNotification>>>,
 }
 
 impl Connection {
@@ -145,6 +148,7 @@ impl Connection {
             zero_charge: AtomicBool::new(false),
             peer,
             request_timeout_secs: AtomicU16::new(request_timeout.as_secs().clamp(1, 65535) as u16),
+            lease_breaks: Mutex::new(None),
         });
         let reader_conn = Arc::clone(&conn);
         tokio::spawn(async move {
@@ -152,6 +156,13 @@ impl Connection {
             reader_conn.fail_all(reason);
         });
         conn
+    }
+
+    /// Lease break notifications from now on (a later call takes them over).
+    pub fn lease_breaks(&self) -> mpsc::UnboundedReceiver<LeaseBreakNotification> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        *self.lease_breaks.lock().unwrap() = Some(tx);
+        rx
     }
 
     pub fn set_credit_mode(&self, multi_credit: bool, zero_charge: bool) {
@@ -613,8 +624,19 @@ impl Connection {
             self.credits.add_permits(header.credits as usize);
         }
         if header.message_id == UNSOLICITED_MESSAGE_ID {
-            // Oplock and lease breaks: we request neither yet, so there is nothing to do.
-            log::debug!("ignoring unsolicited {:?}", header.command);
+            // Lease breaks go to whoever holds leases; we never ask for oplocks, so an oplock
+            // break (or anything else unsolicited) has nobody to go to.
+            let command = header.command;
+            let body = Response { header, buf, start };
+            match BreakNotification::decode(body.body()) {
+                Ok(BreakNotification::Lease(b)) if command == Command::OplockBreak => {
+                    log::debug!("lease break: {b:?}");
+                    if let Some(tx) = self.lease_breaks.lock().unwrap().as_ref() {
+                        let _ = tx.send(b);
+                    }
+                }
+                _ => log::debug!("ignoring unsolicited {command:?}"),
+            }
             return Ok(());
         }
         if interim {

@@ -14,7 +14,7 @@ use std::sync::Arc;
 pub use conn::PayloadBuf;
 pub use error::{ClientError, Result};
 pub use notify::Notify;
-pub use ops::{DirEntry, FileAttrs, FsStats, OpenFile, OpenOptions, ReadData};
+pub use ops::{DirEntry, FileAttrs, FsStats, GrantedLease, OpenFile, OpenOptions, ReadData};
 pub use options::ConnectOptions;
 pub use session::SessionInfo;
 

@@ -19,6 +19,9 @@ use crate::proto::file::{
 use crate::proto::fsinfo::FileFsFullSizeInformation;
 use crate::proto::header::{Command, HEADER_LEN};
 use crate::proto::info::*;
+use crate::proto::oplock::{
+    LeaseBreakAck, LeaseBreakResponse, LeaseContext, LEASE_FLAG_BREAK_IN_PROGRESS,
+};
 use crate::proto::{Body, NtStatus};
 
 /// The handle value that means "the file opened earlier in this compound".
@@ -93,6 +96,8 @@ pub struct OpenOptions {
     pub disposition: u32,
     pub create_options: u32,
     pub file_attributes: u32,
+    /// Ask for a lease: its key and the caching (LEASE_* bits) wanted.
+    pub lease: Option<([u8; 16], u32)>,
 }
 
 impl OpenOptions {
@@ -108,6 +113,7 @@ impl OpenOptions {
             disposition: FILE_OPEN,
             create_options: 0,
             file_attributes: 0,
+            lease: None,
         }
     }
 
@@ -133,6 +139,22 @@ impl OpenOptions {
         self.desired_access = desired_access;
         self
     }
+
+    /// Ask for a lease with `key` and the caching `state` (LEASE_* bits).
+    pub fn lease(mut self, key: [u8; 16], state: u32) -> Self {
+        self.lease = Some((key, state));
+        self
+    }
+}
+
+/// A lease the server granted with an open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GrantedLease {
+    /// LEASE_* bits.
+    pub state: u32,
+    pub epoch: u16,
+    /// The server is breaking it already.
+    pub breaking: bool,
 }
 
 /// An open handle and the attributes the server reported when opening it.
@@ -141,6 +163,8 @@ pub struct OpenFile {
     pub file_id: FileId,
     pub attrs: FileAttrs,
     pub create_action: u32,
+    /// The lease granted, when one was asked for and the server granted it.
+    pub lease: Option<GrantedLease>,
 }
 
 /// Bytes returned by a read. They stay where they arrived in the decrypted frame, so a large
@@ -184,9 +208,24 @@ pub fn smb_path(path: &str) -> String {
 }
 
 pub(super) fn create_request(path: &str, o: &OpenOptions) -> CreateRequest {
+    let mut contexts = Vec::new();
+    if let Some((key, state)) = o.lease {
+        let mut data = Vec::with_capacity(52);
+        LeaseContext {
+            lease_key: key,
+            lease_state: state,
+            ..LeaseContext::default()
+        }
+        .encode(&mut data);
+        contexts.push(CreateContext::new(REQUEST_LEASE, data));
+    }
     CreateRequest {
         security_flags: 0,
-        requested_oplock_level: OPLOCK_LEVEL_NONE,
+        requested_oplock_level: if o.lease.is_some() {
+            OPLOCK_LEVEL_LEASE
+        } else {
+            OPLOCK_LEVEL_NONE
+        },
         impersonation_level: IMPERSONATION_IMPERSONATION,
         desired_access: o.desired_access,
         file_attributes: o.file_attributes,
@@ -194,8 +233,21 @@ pub(super) fn create_request(path: &str, o: &OpenOptions) -> CreateRequest {
         create_disposition: o.disposition,
         create_options: o.create_options,
         name: smb_path(path),
-        contexts: Vec::new(),
+        contexts,
     }
+}
+
+/// The lease a CREATE response grants, if any.
+fn granted_lease(c: &CreateResponse) -> Option<GrantedLease> {
+    if c.oplock_level != OPLOCK_LEVEL_LEASE {
+        return None;
+    }
+    let l = LeaseContext::decode(&find_create_context(&c.contexts, REQUEST_LEASE)?.data).ok()?;
+    Some(GrantedLease {
+        state: l.lease_state,
+        epoch: l.epoch,
+        breaking: l.flags & LEASE_FLAG_BREAK_IN_PROGRESS != 0,
+    })
 }
 
 fn query_request(
@@ -369,7 +421,29 @@ impl Client {
             file_id: c.file_id,
             attrs,
             create_action: c.create_action,
+            lease: granted_lease(&c),
         })
+    }
+
+    /// Lease break notifications from now on.
+    pub fn lease_breaks(
+        &self,
+    ) -> tokio::sync::mpsc::UnboundedReceiver<crate::proto::oplock::LeaseBreakNotification> {
+        self.inner.conn.lease_breaks()
+    }
+
+    /// Acknowledge a lease break, keeping `state` (at most the break's new state).
+    pub async fn ack_lease_break(&self, key: [u8; 16], state: u32) -> Result<()> {
+        let ack = LeaseBreakAck {
+            flags: 0,
+            lease_key: key,
+            lease_state: state,
+            lease_duration: 0,
+        };
+        let resp = self.call_raw(&ack, 0).await?;
+        check(&resp, "lease break acknowledgment", "")?;
+        let _: LeaseBreakResponse = decode(&resp)?;
+        Ok(())
     }
 
     pub async fn close(&self, file_id: FileId) -> Result<()> {

@@ -213,7 +213,7 @@ async fn negotiate(conn: &Connection, opts: &ConnectOptions) -> Result<Negotiate
     let req = NegotiateRequest {
         security_mode: SECURITY_MODE_SIGNING_ENABLED,
         // Samba ignores the 3.1.1 encryption context unless this capability bit is set too.
-        capabilities: GLOBAL_CAP_ENCRYPTION | GLOBAL_CAP_LARGE_MTU,
+        capabilities: GLOBAL_CAP_ENCRYPTION | GLOBAL_CAP_LARGE_MTU | GLOBAL_CAP_LEASING,
         client_guid,
         dialects,
         contexts,

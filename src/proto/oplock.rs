@@ -4,6 +4,9 @@
 //! All of these share `Command::OplockBreak` and are told apart only by StructureSize
 //! (24 = oplock, 44 = lease notification, 36 = lease ack/response), so each form is its
 //! own type and [`BreakNotification::decode`] dispatches an unsolicited server message.
+//!
+//! Also the lease create context ([`LeaseContext`], 2.2.13.2.8/2.2.13.2.10 and 2.2.14.2.10/
+//! 2.2.14.2.11) that asks for a lease in CREATE and carries the granted one back.
 
 use super::codec::*;
 use super::create::FileId;
@@ -17,6 +20,57 @@ pub const LEASE_HANDLE_CACHING: u32 = 0x02;
 pub const LEASE_WRITE_CACHING: u32 = 0x04;
 /// Lease break notification flag: the client must acknowledge.
 pub const NOTIFY_BREAK_LEASE_FLAG_ACK_REQUIRED: u32 = 0x01;
+
+/// Lease flag (2.2.13.2.10): `parent_lease_key` is set.
+pub const LEASE_FLAG_PARENT_LEASE_KEY_SET: u32 = 0x04;
+/// Lease flag in a CREATE response: a break of this lease is under way.
+pub const LEASE_FLAG_BREAK_IN_PROGRESS: u32 = 0x02;
+
+/// The lease create context "RqLs": SMB2_CREATE_REQUEST_LEASE_V2 in a request (52 bytes), and
+/// the server's SMB2_CREATE_RESPONSE_LEASE(_V2) (52 or, from a server that speaks version 1,
+/// 32 bytes: no parent key or epoch).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LeaseContext {
+    pub lease_key: [u8; 16],
+    pub lease_state: u32,
+    pub flags: u32,
+    pub lease_duration: u64,
+    pub parent_lease_key: [u8; 16],
+    pub epoch: u16,
+}
+
+impl LeaseContext {
+    /// The 52-byte version 2 form.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.lease_key);
+        put_u32(out, self.lease_state);
+        put_u32(out, self.flags);
+        put_u64(out, self.lease_duration);
+        out.extend_from_slice(&self.parent_lease_key);
+        put_u16(out, self.epoch);
+        put_u16(out, 0);
+    }
+
+    pub fn decode(data: &[u8]) -> Result<Self> {
+        let mut r = Reader::new(data);
+        let mut c = LeaseContext {
+            lease_key: r.array()?,
+            lease_state: r.u32()?,
+            flags: r.u32()?,
+            lease_duration: r.u64()?,
+            ..LeaseContext::default()
+        };
+        match data.len() {
+            32 => {}
+            52.. => {
+                c.parent_lease_key = r.array()?;
+                c.epoch = r.u16()?;
+            }
+            _ => return Err(ProtoError::Invalid("lease create context length")),
+        }
+        Ok(c)
+    }
+}
 
 /// Oplock break notification (server -> client), 24 bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -200,6 +254,32 @@ mod tests {
             n.encode(&mut out);
             prop_assert_eq!(BreakNotification::decode(&out).unwrap(), BreakNotification::Lease(n));
         }
+    }
+
+    proptest! {
+        #[test]
+        fn lease_context_round_trips(key in any::<[u8; 16]>(), parent in any::<[u8; 16]>(),
+                state in any::<u32>(), flags in any::<u32>(), d in any::<u64>(), e in any::<u16>()) {
+            let c = LeaseContext { lease_key: key, lease_state: state, flags, lease_duration: d, parent_lease_key: parent, epoch: e };
+            let mut out = Vec::new();
+            c.encode(&mut out);
+            prop_assert_eq!(out.len(), 52);
+            prop_assert_eq!(LeaseContext::decode(&out).unwrap(), c.clone());
+            // Version 1: the first 32 bytes, no parent key or epoch.
+            let v1 = LeaseContext::decode(&out[..32]).unwrap();
+            prop_assert_eq!(v1, LeaseContext { parent_lease_key: [0; 16], epoch: 0, ..c });
+        }
+
+        #[test]
+        fn lease_context_decode_never_panics(data in proptest::collection::vec(any::<u8>(), 0..80)) {
+            let _ = LeaseContext::decode(&data);
+        }
+    }
+
+    #[test]
+    fn lease_context_rejects_odd_lengths() {
+        assert!(LeaseContext::decode(&[0u8; 31]).is_err());
+        assert!(LeaseContext::decode(&[0u8; 40]).is_err());
     }
 
     #[test]
