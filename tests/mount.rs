@@ -508,7 +508,7 @@ fn detached_daemon_logs_to_syslog() {
     );
     let guard = scopeguard(&mp);
     let mut records = Vec::new();
-    let mut next = || {
+    let next = || {
         let mut buf = vec![0u8; 4096];
         let n = sock.recv(&mut buf).expect("a syslog record within 15 s");
         String::from_utf8_lossy(&buf[..n]).into_owned()
