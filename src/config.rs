@@ -94,6 +94,10 @@ pub struct Options {
     /// `drop_behind=BYTES`: how far behind a sequential stream its pages leave the page cache
     /// (0: never).
     pub drop_behind: Option<u64>,
+    /// `nolease`: ask for no leases (no caching across opens, no deferred close), as mount.cifs.
+    pub nolease: bool,
+    /// `closetimeo=SECONDS`: how long a closed handle with a handle lease is kept open.
+    pub closetimeo: Option<Duration>,
 }
 
 fn parse_bool(key: &str, v: Option<&str>) -> Result<bool, String> {
@@ -223,6 +227,10 @@ impl Options {
                     }
                     "notify_max" => o.notify_max = Some(parse_num(key, value)?),
                     "drop_behind" => o.drop_behind = Some(parse_num(key, value)?),
+                    "nolease" => o.nolease = true,
+                    "closetimeo" => {
+                        o.closetimeo = Some(Duration::from_secs(parse_num(key, value)?))
+                    }
                     other => unknown.push(other.to_string()),
                 }
             }
@@ -420,6 +428,13 @@ mod tests {
         );
         assert_eq!(Options::parse([""]).unwrap().drop_behind, None);
         assert!(Options::parse(["drop_behind=lots"]).is_err());
+        assert!(Options::parse(["nolease"]).unwrap().nolease);
+        assert!(!Options::parse([""]).unwrap().nolease);
+        assert_eq!(
+            Options::parse(["closetimeo=0"]).unwrap().closetimeo,
+            Some(Duration::ZERO)
+        );
+        assert!(Options::parse(["closetimeo=soon"]).is_err());
     }
 
     #[test]

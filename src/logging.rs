@@ -50,6 +50,9 @@ pub fn to_syslog() -> Result<(), String> {
         return Err("no logger installed".into());
     };
     let path = std::env::var(SYSLOG_SOCKET_ENV).unwrap_or_else(|_| DEFAULT_SYSLOG_SOCKET.into());
+    if !std::path::Path::new(&path).exists() {
+        return Err(format!("nothing listens on {path}"));
+    }
     let formatter = Formatter3164 {
         facility: Facility::LOG_DAEMON,
         hostname: None,

@@ -26,6 +26,8 @@ pub struct Handle {
     pub writable: bool,
     /// The local user who opened it.
     pub uid: u32,
+    /// Counted under the inode's lease (see `lease`): released through it.
+    pub leased: bool,
 }
 
 /// May a request from `uid` (from process `pid`) use a handle opened by `owner`? Requests the
@@ -156,6 +158,7 @@ mod tests {
             write_through: false,
             writable,
             uid: 1000,
+            leased: false,
         }
     }
 

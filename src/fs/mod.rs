@@ -30,6 +30,7 @@ pub mod errno;
 pub mod handles;
 pub mod inode;
 pub mod io;
+mod lease;
 mod listing;
 pub mod mount;
 pub mod names;
@@ -76,6 +77,10 @@ pub struct FsConfig {
     pub notify_max: usize,
     /// Pages this far behind a sequential read or write leave the page cache (0: never).
     pub drop_behind: u64,
+    /// Ask for leases (not `nolease`).
+    pub leases: bool,
+    /// How long a closed handle with a handle lease stays open (`closetimeo`; 0: not at all).
+    pub close_timeout: Duration,
 }
 
 impl FsConfig {
@@ -104,6 +109,8 @@ impl FsConfig {
             direct_io: o.cache_none,
             notify_max: o.notify_max.unwrap_or(DEFAULT_NOTIFY_MAX),
             drop_behind: o.drop_behind.unwrap_or(io::DEFAULT_DROP_BEHIND),
+            leases: !o.nolease,
+            close_timeout: o.closetimeo.unwrap_or(lease::DEFAULT_CLOSE_TIMEOUT),
         }
     }
 }
@@ -114,6 +121,7 @@ pub(crate) struct Shared {
     inodes: Mutex<InodeTable>,
     handles: Mutex<Handles>,
     io: io::FileIo,
+    leases: lease::Leases,
     access: access::Access,
     watches: watch::Watches,
     cfg: FsConfig,
@@ -142,21 +150,26 @@ impl Smb3Fs {
             watches.kernel.clone(),
             drop_behind,
         );
-        Smb3Fs {
-            s: Arc::new(Shared {
-                client: client.clone(),
-                rt: rt.clone(),
-                inodes: Mutex::new(InodeTable::with_dircache(
-                    root,
-                    crate::cache::DirCache::new(cfg.dircache_max, cfg.attr.dir_ttl),
-                )),
-                handles: Mutex::new(Handles::default()),
-                io,
-                access: access::Access::new(cfg.access.clone(), cfg.owner),
-                watches,
-                cfg,
-            }),
+        let s = Arc::new(Shared {
+            client: client.clone(),
+            rt: rt.clone(),
+            inodes: Mutex::new(InodeTable::with_dircache(
+                root,
+                crate::cache::DirCache::new(cfg.dircache_max, cfg.attr.dir_ttl),
+            )),
+            handles: Mutex::new(Handles::default()),
+            io,
+            leases: lease::Leases::new(cfg.leases, cfg.close_timeout),
+            access: access::Access::new(cfg.access.clone(), cfg.owner),
+            watches,
+            cfg,
+        });
+        if s.cfg.leases {
+            // Needs the runtime: the mount builds the filesystem inside it.
+            let _guard = s.rt.enter();
+            s.start_lease_tasks();
         }
+        Smb3Fs { s }
     }
 }
 
@@ -243,12 +256,18 @@ impl Shared {
     /// the kernel sends every `write()` to us either way, so the cache would only cost a copy
     /// of each byte into pages that the next open drops. The kernel keeps other descriptors'
     /// cached pages of the file coherent with direct writes (it invalidates the written range).
-    fn fopen_flags(&self, flags: i32) -> fuser::FopenFlags {
+    ///
+    /// `keep_cache`: the file's cached pages are still good (a lease held since they were read),
+    /// so the kernel keeps them instead of dropping them at this open.
+    fn fopen_flags(&self, flags: i32, keep_cache: bool) -> fuser::FopenFlags {
+        let mut f = fuser::FopenFlags::empty();
         if self.cfg.direct_io || flags & libc::O_ACCMODE == libc::O_WRONLY {
-            fuser::FopenFlags::FOPEN_DIRECT_IO
-        } else {
-            fuser::FopenFlags::empty()
+            f |= fuser::FopenFlags::FOPEN_DIRECT_IO;
         }
+        if keep_cache {
+            f |= fuser::FopenFlags::FOPEN_KEEP_CACHE;
+        }
+        f
     }
 
     /// [`Shared::entry`] for attributes fetched when the change epoch was `epoch`: if the

@@ -5,6 +5,8 @@ use std::ffi::OsStr;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use futures::future::join_all;
+
 use fuser::{
     AccessFlags, Errno, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo,
     InitFlags, KernelConfig, LockOwner, OpenAccMode, OpenFlags, RenameFlags, ReplyAttr,
@@ -15,6 +17,7 @@ use fuser::{
 use super::errno::errno;
 use super::handles::{owned_by, DirSnapshotEntry, Handle};
 use super::inode::CachedLookup;
+use super::lease;
 use super::{names, Shared, Smb3Fs};
 use crate::client::{FileAttrs, OpenOptions};
 use crate::proto::create::{
@@ -138,10 +141,8 @@ impl Shared {
         }
         let noreplace = flags.contains(RenameFlags::RENAME_NOREPLACE);
         let src = self.client.stat(&from).await.map_err(|e| errno(&e))?;
-        if src.is_dir() {
-            // An open watch handle would stand in the way.
-            self.unwatch_tree(&from).await;
-        }
+        // Open watch handles and kept file handles would stand in the way.
+        self.close_tree(&from).await;
         // What is at the target decides between replace, rmdir-then-rename and an error.
         let dst = match self.client.stat(&to).await {
             Ok(a) => Some(a),
@@ -164,13 +165,14 @@ impl Shared {
                     if to.starts_with(&format!("{from}/")) {
                         return Err(Errno::EINVAL);
                     }
-                    self.unwatch_tree(&to).await;
+                    self.close_tree(&to).await;
                     self.client.rmdir(&to).await.map_err(|e| errno(&e))?;
                     self.inodes().remove_path(&to_existing);
                 }
                 (true, false) => return Err(Errno::ENOTDIR),
                 (false, true) => return Err(Errno::EISDIR),
                 (false, false) => {
+                    self.close_tree(&to_existing).await;
                     let target = self.inodes().ino_of(&to_existing);
                     if let Some(ino) = target.filter(|i| self.handles().is_open(*i)) {
                         self.hide_open(ino, &to_existing).await?;
@@ -335,6 +337,10 @@ impl Filesystem for Smb3Fs {
             | InitFlags::FUSE_READDIRPLUS_AUTO
             | InitFlags::FUSE_PARALLEL_DIROPS
             | InitFlags::FUSE_ASYNC_DIO
+            // Cached pages kept across opens (under a lease) are still dropped when fresh
+            // attributes show another size or modification time: a change the server made
+            // without breaking the lease (on its own disk) shows within the attribute timeout.
+            | InitFlags::FUSE_AUTO_INVAL_DATA
             // With cache=none, mmap still works (through the page cache).
             | InitFlags::FUSE_DIRECT_IO_ALLOW_MMAP;
         let _ = config.add_capabilities(wanted & config.capabilities());
@@ -346,7 +352,7 @@ impl Filesystem for Smb3Fs {
         let client = self.s.client.clone();
         let s = self.s.clone();
         let close_all = async move {
-            s.unwatch_tree("").await;
+            s.close_tree("").await;
             for h in open {
                 let _ = client.close(h.file_id).await;
             }
@@ -531,6 +537,8 @@ impl Filesystem for Smb3Fs {
         tryr!(reply, self.s.check_writable());
         let path = tryr!(reply, self.s.child(parent.0, name));
         self.spawn(|s| async move {
+            // A kept handle would leave the file pending deletion until it closes.
+            s.close_tree(&path).await;
             let open = s.inodes().ino_of(&path).filter(|i| s.handles().is_open(*i));
             let r = match open {
                 Some(ino) => s.hide_open(ino, &path).await,
@@ -557,7 +565,7 @@ impl Filesystem for Smb3Fs {
         let path = tryr!(reply, self.s.child(parent.0, name));
         self.spawn(|s| async move {
             // A watch handle would keep the directory, pending deletion, until closed.
-            s.unwatch_tree(&path).await;
+            s.close_tree(&path).await;
             match s.client.rmdir(&path).await {
                 Ok(()) => {
                     let mut t = s.inodes();
@@ -603,28 +611,45 @@ impl Filesystem for Smb3Fs {
         }
         let path = tryr!(reply, self.s.path(ino));
         let write_through = self.s.cfg.write_through || sync_flags(flags.0);
+        let handle = move |file_id, leased| Handle {
+            file_id,
+            ino,
+            write_through,
+            writable,
+            uid,
+            leased,
+        };
+        // A handle kept open after a close (under a lease) serves without a round trip.
+        if let Some((file_id, keep)) = self.s.leases.reuse(ino, writable) {
+            let fh = self.s.handles().insert(handle(file_id, true));
+            return reply.opened(FileHandle(fh), self.s.fopen_flags(flags.0, keep));
+        }
+        let key = self.s.leases.key_for_open(ino);
         self.spawn(|s| async move {
-            let o = if writable {
+            let mut o = if writable {
                 OpenOptions::read_write()
             } else {
                 OpenOptions::read()
             };
+            if let Some(key) = key {
+                o = o.lease(key, lease::WANTED);
+            }
             match s
                 .client
                 .open(&path, &o.options(FILE_NON_DIRECTORY_FILE))
                 .await
             {
                 Ok(f) => {
-                    let fh = s.handles().insert(Handle {
-                        file_id: f.file_id,
-                        ino,
-                        write_through,
-                        writable,
-                        uid,
-                    });
-                    reply.opened(FileHandle(fh), s.fopen_flags(flags.0))
+                    let keep = key.is_some() && s.leases.opened(ino, f.lease);
+                    let fh = s.handles().insert(handle(f.file_id, key.is_some()));
+                    reply.opened(FileHandle(fh), s.fopen_flags(flags.0, keep))
                 }
-                Err(e) => reply.error(errno(&e)),
+                Err(e) => {
+                    if key.is_some() {
+                        s.leases.closed(ino);
+                    }
+                    reply.error(errno(&e))
+                }
             }
         });
     }
@@ -651,23 +676,36 @@ impl Filesystem for Smb3Fs {
             FILE_OPEN_IF
         };
         let write_through = self.s.cfg.write_through || sync_flags(flags);
+        // The inode is not known before the server answers: a fresh key, tied to it then.
+        let key = self.s.leases.key_for_create();
         self.spawn(|s| async move {
-            let o = OpenOptions::read_write()
+            let mut o = OpenOptions::read_write()
                 .disposition(disposition)
                 .options(FILE_NON_DIRECTORY_FILE);
+            if let Some(key) = key {
+                o = o.lease(key, lease::WANTED);
+            }
             match s.client.open(&path, &o).await {
                 Ok(f) => {
                     s.inodes().invalidate(parent.0);
                     let (ttl, attr) = s.entry(&path, f.attrs);
                     let ino = attr.ino.0;
+                    let leased = key.is_some_and(|k| s.leases.adopt(ino, k, f.lease));
                     let fh = s.handles().insert(Handle {
                         file_id: f.file_id,
                         ino,
                         write_through,
                         writable: true,
                         uid,
+                        leased,
                     });
-                    reply.created(&ttl, &attr, GEN, FileHandle(fh), s.fopen_flags(flags))
+                    reply.created(
+                        &ttl,
+                        &attr,
+                        GEN,
+                        FileHandle(fh),
+                        s.fopen_flags(flags, false),
+                    )
                 }
                 Err(e) => reply.error(errno(&e)),
             }
@@ -770,7 +808,24 @@ impl Filesystem for Smb3Fs {
         self.spawn(|s| async move {
             let pending = s.io.settle_and_take_error(h.ino).await;
             s.io.released(h.ino, fh.0, last);
-            let closed = s.client.close(h.file_id).await;
+            // Kept open under its lease for a while, unless it must go now.
+            let path = s.path(h.ino).ok();
+            let to_close = match (&path, h.leased) {
+                (Some(path), true) if delete.is_none() => {
+                    s.leases.release(h.ino, h.file_id, h.writable, path)
+                }
+                (_, leased) => {
+                    if leased {
+                        s.leases.closed(h.ino);
+                    }
+                    vec![h.file_id]
+                }
+            };
+            let closed = join_all(to_close.into_iter().map(|f| s.client.close(f)))
+                .await
+                .into_iter()
+                .collect::<Result<Vec<()>, _>>()
+                .map(|_| ());
             if let Some(hidden) = delete {
                 if let Err(e) = s.client.unlink(&hidden).await {
                     log::warn!("could not delete '{hidden}' (unlinked while open): {e}");

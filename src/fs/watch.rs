@@ -284,10 +284,13 @@ impl Shared {
         }
     }
 
-    /// End the watches of `path` and below before it is removed or renamed through the mount;
-    /// returns once their handles are closed.
-    pub(super) async fn unwatch_tree(&self, path: &str) {
-        let handles = self.watches.take_tree(path);
+    /// End the watches and close the kept file handles (see `lease`) of `path` and below
+    /// before it is removed or renamed through the mount; returns once the handles are closed.
+    pub(super) async fn close_tree(&self, path: &str) {
+        let mut handles = self.watches.take_tree(path);
+        if self.leases.any_deferred() {
+            handles.extend(self.leases.take_tree(path));
+        }
         join_all(handles.into_iter().map(|f| self.client.close(f))).await;
     }
 
