@@ -59,9 +59,10 @@ enum Command {
     /// unmount with `fusermount3 -u MOUNTPOINT` (or `umount` as root).
     ///
     /// Mount options (mount.cifs names): uid=, gid=, file_mode=, dir_mode=, ro, rw, actimeo=,
-    /// acregmax=, acdirmax=, cache=strict/none, rasize=, drop_behind=, write_through,
-    /// allow_other, global, allow_users=, allow_groups=, deny_users=, deny_groups=, mapposix
-    /// (default) / nomapposix, dircache_max=, notify_max=, plus the connection options above.
+    /// acregmax=, acdirmax=, cache=strict/none, rasize=, drop_behind=, nolease, closetimeo=,
+    /// write_through, allow_other, global, allow_users=, allow_groups=, deny_users=,
+    /// deny_groups=, mapposix (default) / nomapposix, dircache_max=, notify_max=, plus the
+    /// connection options above.
     Mount {
         #[command(flatten)]
         common: Common,
