@@ -13,12 +13,14 @@
 #                      untar     untar of BENCH_TREE_FILES small files
 #                      dircache  ls -f / ls -l of the BENCH_BIG_DIRS directories, peak RSS,
 #                                stat of BENCH_FILES files
+#                      reopen    BENCH_REOPENS reads of one 4 MiB file, each its own open
 #   BENCH_RUNS       runs of each measurement; the table shows medians (default 3)
 #   BENCH_SIZE_MB    size of the io file in MiB (default 1024)
 #   BENCH_FILES      files in the directory for "ls" and for the stat rows (default 10000)
 #   BENCH_TREE_FILES files in the untar tree (default 20000)
 #   BENCH_BIG_DIRS   sizes of the big directories, in entries (default "100000 500000"; the old
 #                    single-size BENCH_BIG_DIR is still read when BENCH_BIG_DIRS is unset)
+#   BENCH_REOPENS    opens of the file in "reopen" (default 50)
 #
 # Measures (median of BENCH_RUNS runs each):
 #   io:  sequential write of a BENCH_SIZE_MB MiB file: dd bs=1M through the mount vs smbclient
@@ -49,6 +51,12 @@
 #        asks the server about each named file in turn, with no listing; allinfo fetches more
 #        than stat needs (several info classes and the stream list, a few round trips per file),
 #        so the ratio favours smb3fs somewhat. The rows also print files/s.
+#   reopen: a 4 MiB file read whole BENCH_REOPENS times, each time opened and closed again
+#        (`cat FILE >/dev/null` in a loop, one process each), on a mount with the defaults
+#        (leases: the closed handle is kept for closetimeo and the kernel keeps the pages) and
+#        on one with -o nolease (every open is a round trip and drops the pages); the peer is one
+#        smbclient session given BENCH_REOPENS `get FILE /dev/null` commands (an open, reads
+#        and a close each). A second row prints the nolease mount against the same peer.
 # Prints each row as it completes (on standard error), then the table with ratios (>1 means
 # smb3fs is faster). Samba runs on 127.0.0.1 with SMB 3.1.1 and encryption required, so both
 # clients pay for AES on both ends.
@@ -60,12 +68,13 @@ nfiles=${BENCH_FILES:-10000}
 ntree=${BENCH_TREE_FILES:-20000}
 big_dirs=${BENCH_BIG_DIRS:-${BENCH_BIG_DIR:-100000 500000}}
 runs=${BENCH_RUNS:-3}
-only=${BENCH_ONLY:-io ls untar dircache}
+reopens=${BENCH_REOPENS:-50}
+only=${BENCH_ONLY:-io ls untar dircache reopen}
 only=" ${only//,/ } "
 for s in $only; do
     case $s in
-        io | ls | untar | dircache) ;;
-        *) echo "bench.sh: unknown section '$s' in BENCH_ONLY (io ls untar dircache)" >&2; exit 2 ;;
+        io | ls | untar | dircache | reopen) ;;
+        *) echo "bench.sh: unknown section '$s' in BENCH_ONLY (io ls untar dircache reopen)" >&2; exit 2 ;;
     esac
 done
 want() { [[ $only == *" $1 "* ]]; }
@@ -195,6 +204,10 @@ if want dircache; then
     seq -f "$many_fmt" 1 "$nfiles" >"$work/names"
     { echo "cd many"; sed 's/^/allinfo /' "$work/names"; } >"$work/allinfo.cmds"
 fi
+if want reopen; then
+    head -c $((4 * 1024 * 1024)) /dev/urandom >"$share/reopen.bin"
+    for ((i = 0; i < reopens; i++)); do echo "get reopen.bin /dev/null"; done >"$work/reopen.cmds"
+fi
 chown_share
 echo "prepared in $((SECONDS - t_start)) s" >&2
 echo >&2
@@ -309,6 +322,23 @@ if want dircache; then
     row "stat ${nfiles} files (cold)" s "$sc" "$ss" 0
     row "stat ${nfiles} files (warm)" s "$sw" "$ss" 0
     note "  stat, files/s: smb3fs cold $(per_s "$nfiles" "$sc"), warm $(per_s "$nfiles" "$sw"); smbclient allinfo $(per_s "$nfiles" "$ss")"
+fi
+
+if want reopen; then
+    # N opens and reads of one file, one cat process each.
+    reread() { for ((k = 0; k < reopens; k++)); do cat "$mnt/reopen.bin" >/dev/null; done; }
+    o_fs=() o_nl=() o_sc=()
+    for ((i = 1; i <= runs; i++)); do
+        mount_fs
+        o_fs+=("$(timed reread)")
+        umount_fs
+        mount_fs nolease
+        o_nl+=("$(timed reread)")
+        umount_fs
+        o_sc+=("$(timed "${smbc[@]}" <"$work/reopen.cmds")")
+    done
+    row "reopen+read 4 MiB x${reopens}" s "$(median "${o_fs[@]}")" "$(median "${o_sc[@]}")" 0
+    row "  the same with nolease" s "$(median "${o_nl[@]}")" "$(median "${o_sc[@]}")" 0
 fi
 
 echo
