@@ -83,6 +83,9 @@ impl DropBehind {
 }
 
 type Fetch = Shared<BoxFuture<'static, Result<Arc<ReadData>, Errno>>>;
+/// What answers a read: the read-ahead chunks (start, data) that overlap it, or None for a
+/// plain read of its own.
+type ReadPlan = Option<Vec<(u64, Fetch)>>;
 
 struct Chunk {
     start: u64,
@@ -412,21 +415,20 @@ impl FileIo {
         }
     }
 
-    /// Read through the handle's read-ahead.
-    pub async fn read(
+    /// Under the inode's lock: account for a read of `size` bytes at `offset` through handle
+    /// `fh` (sequential detection, the read-ahead window, drop-behind) and say what answers it:
+    /// the read-ahead chunks that overlap it, or None for a plain read.
+    fn plan(
         &self,
-        ino: u64,
+        st: &mut InodeState,
         fh: u64,
         file_id: FileId,
         offset: u64,
         size: u32,
-    ) -> Result<ReadOut, Errno> {
-        self.settle(ino).await;
-        let io = self.inode(ino);
+    ) -> (ReadPlan, Option<(u64, u64)>) {
         let end = offset + size as u64;
         let mut drop_range = None;
         let plan = {
-            let mut st = lock(&io.state);
             let ra = st.readahead.entry(fh).or_insert_with(|| ReadAhead {
                 // The handle's stream starts here; pages before it are not its to drop.
                 dropped: DropBehind { done_to: offset },
@@ -476,7 +478,7 @@ impl FileIo {
                     ra.chunks.push_back(Chunk {
                         start: next,
                         len: CHUNK,
-                        data: fetch(&self.client, file_id, next, CHUNK),
+                        data: fetch(&self.rt, &self.client, file_id, next, CHUNK),
                     });
                     next += CHUNK as u64;
                 }
@@ -488,6 +490,61 @@ impl FileIo {
                     .collect();
                 Some(needed)
             }
+        };
+        (plan, drop_range)
+    }
+
+    /// Answer a read at once, on the caller's thread, when a fetched read-ahead chunk holds all
+    /// of it and no write of the inode is in flight: the common case of a sequential read,
+    /// which then needs no task and no thread switch. None: use [`read`](Self::read).
+    pub fn read_now(
+        &self,
+        ino: u64,
+        fh: u64,
+        file_id: FileId,
+        offset: u64,
+        size: u32,
+    ) -> Option<ReadOut> {
+        let io = self.existing(ino)?;
+        let end = offset + size as u64;
+        let mut st = lock(&io.state);
+        if !st.writes.is_empty() || st.gathered.is_some() {
+            return None;
+        }
+        let ready = |c: &Chunk| {
+            c.start <= offset
+                && end <= c.start + c.len as u64
+                && matches!(c.data.peek(), Some(Ok(_)))
+        };
+        if !st.readahead.get(&fh)?.chunks.iter().any(ready) {
+            return None;
+        }
+        let (plan, drop_range) = self.plan(&mut st, fh, file_id, offset, size);
+        drop(st);
+        self.drop_pages(ino, drop_range);
+        let (start, fetch) = plan?.into_iter().find(|(start, _)| *start <= offset)?;
+        let Some(Ok(data)) = fetch.peek() else {
+            return None;
+        };
+        let from = ((offset - start) as usize).min(data.len());
+        let to = (from + size as usize).min(data.len());
+        Some(ReadOut::Shared(data.clone(), from..to))
+    }
+
+    /// Read through the handle's read-ahead.
+    pub async fn read(
+        &self,
+        ino: u64,
+        fh: u64,
+        file_id: FileId,
+        offset: u64,
+        size: u32,
+    ) -> Result<ReadOut, Errno> {
+        self.settle(ino).await;
+        let io = self.inode(ino);
+        let (plan, drop_range) = {
+            let mut st = lock(&io.state);
+            self.plan(&mut st, fh, file_id, offset, size)
         };
         self.drop_pages(ino, drop_range);
         let Some(needed) = plan else {
@@ -542,9 +599,16 @@ impl std::ops::Deref for ReadOut {
     }
 }
 
-fn fetch(client: &Client, file_id: FileId, start: u64, len: u32) -> Fetch {
+/// A read-ahead request, started at once on `rt` (callers may be fuser's threads, outside it).
+fn fetch(
+    rt: &tokio::runtime::Handle,
+    client: &Client,
+    file_id: FileId,
+    start: u64,
+    len: u32,
+) -> Fetch {
     let client = client.clone();
-    let task = tokio::spawn(async move { client.read(file_id, start, len).await });
+    let task = rt.spawn(async move { client.read(file_id, start, len).await });
     async move {
         match task.await {
             Ok(Ok(d)) => Ok(Arc::new(d)),

@@ -725,6 +725,9 @@ impl Filesystem for Smb3Fs {
     ) {
         allowed!(self, req, reply);
         let h = tryr!(reply, self.s.file_handle(fh.0, req));
+        if let Some(data) = self.s.io.read_now(h.ino, fh.0, h.file_id, offset, size) {
+            return reply.data(&data);
+        }
         self.spawn(|s| async move {
             match s.io.read(h.ino, fh.0, h.file_id, offset, size).await {
                 Ok(data) => reply.data(&data),
