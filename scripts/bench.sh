@@ -150,7 +150,10 @@ settle() { sync; sleep 1; }
 timed() {
     local t0 t1
     t0=$(now)
-    "$@" >/dev/null 2>&1 || { echo "bench.sh: failed: $*" >&2; return 1; }
+    "$@" >/dev/null 2>"$work/timed.err" || {
+        echo "bench.sh: failed: $*: $(tail -n 3 "$work/timed.err")" >&2
+        return 1
+    }
     t1=$(now)
     awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", b - a }'
 }

@@ -546,6 +546,69 @@ fn detached_daemon_logs_to_syslog() {
     let _ = fs::remove_dir_all(&s);
 }
 
+/// The pids of the `smb3fs mount` processes serving `mp`.
+fn mount_pids(mp: &Path) -> Vec<i32> {
+    let needle = mp.to_str().unwrap();
+    fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| {
+            let e = e.ok()?;
+            let pid: i32 = e.file_name().to_str()?.parse().ok()?;
+            let c = fs::read(e.path().join("cmdline")).ok()?;
+            let args: Vec<&[u8]> = c.split(|b| *b == 0).collect();
+            (args.contains(&needle.as_bytes()) && args.contains(&&b"mount"[..])).then_some(pid)
+        })
+        .collect()
+}
+
+/// A new mount on the directory of one just unmounted survives the old daemon's exit, however
+/// late that comes (the old daemon once unmounted whatever was mounted there by then). The old
+/// daemon is held stopped across the unmount and the new mount, then let go.
+#[test]
+fn a_new_mount_survives_the_previous_daemons_exit() {
+    let srv = server();
+    let (_local, share_path) = srv.test_dir("fs-remount");
+    let s = scratch("remount");
+    let mp = s.join("mnt");
+    fs::create_dir_all(&mp).unwrap();
+    let guard = scopeguard(&mp);
+    let out = daemon_mount(&srv, &mp, "");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let f = mp.join(&share_path).join("f");
+    fs::write(&f, b"written by the first mount").unwrap();
+    assert_eq!(fs::read(&f).unwrap(), b"written by the first mount");
+    let old = mount_pids(&mp);
+    assert_eq!(old.len(), 1);
+    // SAFETY: kill(2) on a pid of our own child's process group; no memory is involved.
+    assert_eq!(unsafe { libc::kill(old[0], libc::SIGSTOP) }, 0);
+    let st = Command::new("fusermount3")
+        .arg("-u")
+        .arg(&mp)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let out = daemon_mount(&srv, &mp, "");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // SAFETY: as above.
+    assert_eq!(unsafe { libc::kill(old[0], libc::SIGCONT) }, 0);
+    wait_until("the old daemon to exit", 15, || {
+        !mount_pids(&mp).contains(&old[0])
+    });
+    assert!(is_mounted(&mp), "the old daemon unmounted the new mount");
+    assert_eq!(fs::read(&f).unwrap(), b"written by the first mount");
+    drop(guard);
+    wait_until("the new daemon to exit", 15, || mount_pids(&mp).is_empty());
+    let _ = fs::remove_dir_all(&s);
+}
+
 struct Unmounter(PathBuf);
 impl Drop for Unmounter {
     fn drop(&mut self) {

@@ -303,7 +303,11 @@ fn foreground(args: MountArgs, mut ready: Option<std::fs::File>) -> i32 {
             );
         }
     };
-    let own_mount = matches!(unmounter, Unmounter::Own(_));
+    // Our mount's device, to tell it from a later mount on the same directory.
+    let own_device = match unmounter {
+        Unmounter::Own(_) => sysmount::mounted_device(&args.mountpoint),
+        Unmounter::Fuser(_) => None,
+    };
     let rasize = opts.rasize.unwrap_or(DEFAULT_RASIZE);
     if rasize > 0 {
         if let Err(e) = sysmount::set_read_ahead(&args.mountpoint, rasize) {
@@ -350,10 +354,12 @@ fn foreground(args: MountArgs, mut ready: Option<std::fs::File>) -> i32 {
         detach_stdio();
     }
     let served = session.run();
-    if own_mount {
+    if served.is_err() && own_device.is_some() {
         // The session ended without an unmount (an error): do not leave a dead mount behind.
-        // After `umount` or a signal this finds nothing mounted and does nothing.
-        let _ = sysmount::unmount(&args.mountpoint);
+        // Only if it is still ours: after an unmount, a new mount may already sit there.
+        if sysmount::mounted_device(&args.mountpoint) == own_device {
+            let _ = sysmount::unmount(&args.mountpoint);
+        }
     }
     rt.block_on(async {
         let _ = tokio::time::timeout(Duration::from_secs(5), client.disconnect()).await;

@@ -21,7 +21,7 @@ use super::lease;
 use super::{names, Shared, Smb3Fs};
 use crate::client::{FileAttrs, OpenOptions};
 use crate::proto::create::{
-    FILE_ATTRIBUTE_NORMAL, FILE_ATTRIBUTE_READONLY, FILE_CREATE, FILE_NON_DIRECTORY_FILE,
+    FileId, FILE_ATTRIBUTE_NORMAL, FILE_ATTRIBUTE_READONLY, FILE_CREATE, FILE_NON_DIRECTORY_FILE,
     FILE_OPEN_IF, FILE_OVERWRITE_IF,
 };
 use crate::proto::info::FileBasicInformation;
@@ -811,24 +811,35 @@ impl Filesystem for Smb3Fs {
         self.spawn(|s| async move {
             let pending = s.io.settle_and_take_error(h.ino).await;
             s.io.released(h.ino, fh.0, last);
-            // Kept open under its lease for a while, unless it must go now.
-            let path = s.path(h.ino).ok();
-            let to_close = match (&path, h.leased) {
-                (Some(path), true) if delete.is_none() => {
-                    s.leases.release(h.ino, h.file_id, h.writable, path)
+            // Kept open under its lease for a while, unless it must go now: then also the kept
+            // handles of a file to delete, which would leave it pending deletion.
+            let (closed, others) = match (s.path(h.ino), h.leased, &delete) {
+                (Ok(path), true, None) => {
+                    let evicted = s.leases.release(h.ino, h.file_id, h.writable, &path);
+                    let kept = !evicted.contains(&h.file_id);
+                    let own = if kept {
+                        Ok(())
+                    } else {
+                        s.client.close(h.file_id).await
+                    };
+                    (
+                        own,
+                        evicted.into_iter().filter(|f| *f != h.file_id).collect(),
+                    )
                 }
-                (_, leased) => {
+                (_, leased, _) => {
                     if leased {
                         s.leases.closed(h.ino);
                     }
-                    vec![h.file_id]
+                    let others = match &delete {
+                        Some(hidden) => s.leases.take_tree(hidden),
+                        None => Vec::new(),
+                    };
+                    (s.client.close(h.file_id).await, others)
                 }
             };
-            let closed = join_all(to_close.into_iter().map(|f| s.client.close(f)))
-                .await
-                .into_iter()
-                .collect::<Result<Vec<()>, _>>()
-                .map(|_| ());
+            // Handles no longer in use by anyone: their close can fail only if the server is gone.
+            join_all(others.into_iter().map(|f: FileId| s.client.close(f))).await;
             if let Some(hidden) = delete {
                 if let Err(e) = s.client.unlink(&hidden).await {
                     log::warn!("could not delete '{hidden}' (unlinked while open): {e}");

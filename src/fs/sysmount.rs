@@ -71,6 +71,21 @@ pub fn mount(mountpoint: &Path, req: &MountRequest<'_>) -> io::Result<OwnedFd> {
 }
 
 /// Unmount `mountpoint`; lazily (MNT_DETACH) when it is busy.
+/// The device (`major:minor`) of the topmost mount on `mountpoint`, from /proc/self/mountinfo
+/// (which, unlike stat(2), sends nothing to a FUSE daemon that may no longer answer).
+pub fn mounted_device(mountpoint: &Path) -> Option<String> {
+    let abs = std::fs::canonicalize(mountpoint).ok()?;
+    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    info.lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            // Field 5 is the mount point, with spaces and the like escaped as octal (\040).
+            let point = f.get(4)?.replace("\\040", " ").replace("\\011", "\t");
+            (Path::new(&point) == abs).then(|| f[2].to_string())
+        })
+        .last()
+}
+
 pub fn unmount(mountpoint: &Path) -> io::Result<()> {
     let target =
         CString::new(mountpoint.as_os_str().as_bytes()).map_err(|_| io::ErrorKind::InvalidInput)?;
