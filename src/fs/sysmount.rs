@@ -77,13 +77,14 @@ pub fn mounted_device(mountpoint: &Path) -> Option<String> {
     let abs = std::fs::canonicalize(mountpoint).ok()?;
     let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
     info.lines()
+        .rev()
         .filter_map(|l| {
             let f: Vec<&str> = l.split(' ').collect();
             // Field 5 is the mount point, with spaces and the like escaped as octal (\040).
             let point = f.get(4)?.replace("\\040", " ").replace("\\011", "\t");
             (Path::new(&point) == abs).then(|| f[2].to_string())
         })
-        .last()
+        .next()
 }
 
 pub fn unmount(mountpoint: &Path) -> io::Result<()> {
