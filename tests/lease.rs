@@ -11,7 +11,6 @@ mod common;
 use std::fs;
 use std::io::Read;
 use std::os::unix::fs::FileExt;
-use std::os::unix::io::AsRawFd;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -47,26 +46,9 @@ fn server_opens(srv: &Server, dir: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Bytes of an open file the page cache holds (mincore on a mapping of it).
+/// Bytes of an open file the page cache holds.
 fn cached(f: &fs::File, len: usize) -> usize {
-    // SAFETY: a fresh read-only mapping of `len` bytes of the open file, unmapped below; only
-    // mincore looks at it.
-    unsafe {
-        let ptr = libc::mmap(
-            std::ptr::null_mut(),
-            len,
-            libc::PROT_READ,
-            libc::MAP_SHARED,
-            f.as_raw_fd(),
-            0,
-        );
-        assert_ne!(ptr, libc::MAP_FAILED);
-        let page = libc::sysconf(libc::_SC_PAGESIZE) as usize;
-        let mut v = vec![0u8; len.div_ceil(page)];
-        assert_eq!(libc::mincore(ptr, len, v.as_mut_ptr()), 0);
-        libc::munmap(ptr, len);
-        v.iter().filter(|b| **b & 1 != 0).count() * page
-    }
+    Mapping::new(f, len).cached_bytes()
 }
 
 /// Reopening a file just closed uses the handle kept under its lease (Samba still has it open,

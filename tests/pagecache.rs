@@ -10,73 +10,11 @@ mod common;
 use std::fs;
 use std::io::{Read, Write};
 use std::os::unix::fs::FileExt;
-use std::os::unix::io::AsRawFd;
 
 use common::mount::*;
 use common::pattern;
 
 const MIB: usize = 1024 * 1024;
-
-/// A read-only shared mapping of an open file, to ask which of its pages the kernel caches.
-struct Mapping {
-    ptr: *mut libc::c_void,
-    len: usize,
-}
-
-impl Mapping {
-    fn new(f: &fs::File, len: usize) -> Mapping {
-        // SAFETY: a fresh read-only mapping of `len` bytes of an open file; only mincore reads it.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ,
-                libc::MAP_SHARED,
-                f.as_raw_fd(),
-                0,
-            )
-        };
-        assert_ne!(
-            ptr,
-            libc::MAP_FAILED,
-            "mmap: {}",
-            std::io::Error::last_os_error()
-        );
-        Mapping { ptr, len }
-    }
-
-    /// Bytes of the file the page cache holds now.
-    fn cached_bytes(&self) -> usize {
-        self.cached_in(0..self.len)
-    }
-
-    /// Bytes of `range` (page-aligned) of the file the page cache holds now.
-    fn cached_in(&self, range: std::ops::Range<usize>) -> usize {
-        // SAFETY: sysconf has no preconditions.
-        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
-        assert!(range.start.is_multiple_of(page) && range.end <= self.len);
-        let len = range.end - range.start;
-        let mut vec = vec![0u8; len.div_ceil(page)];
-        // SAFETY: the range lies inside the `len` bytes mapped at `ptr`, and `vec` has one byte
-        // per page of it.
-        let r = unsafe {
-            libc::mincore(
-                self.ptr.cast::<u8>().add(range.start).cast(),
-                len,
-                vec.as_mut_ptr(),
-            )
-        };
-        assert_eq!(r, 0, "mincore: {}", std::io::Error::last_os_error());
-        vec.iter().filter(|b| **b & 1 != 0).count() * page
-    }
-}
-
-impl Drop for Mapping {
-    fn drop(&mut self) {
-        // SAFETY: unmaps exactly what `new` mapped.
-        unsafe { libc::munmap(self.ptr, self.len) };
-    }
-}
 
 /// A write-only descriptor writes past the page cache: the range it writes leaves the cache of
 /// a descriptor that had the file cached (through read() and a mapping), the rest stays cached,

@@ -136,18 +136,7 @@ impl Leases {
             return Some(l.key);
         }
         let key: [u8; 16] = rand::random();
-        st.by_key.insert(key, ino);
-        st.by_ino.insert(
-            ino,
-            Lease {
-                key,
-                state: 0,
-                epoch: 0,
-                handles: 1,
-                pages_valid: false,
-                deferred: Vec::new(),
-            },
-        );
+        Self::insert(&mut st, ino, key);
         Some(key)
     }
 
@@ -165,18 +154,7 @@ impl Leases {
         if st.by_ino.contains_key(&ino) {
             return false;
         }
-        st.by_key.insert(key, ino);
-        st.by_ino.insert(
-            ino,
-            Lease {
-                key,
-                state: 0,
-                epoch: 0,
-                handles: 1,
-                pages_valid: false,
-                deferred: Vec::new(),
-            },
-        );
+        Self::insert(&mut st, ino, key);
         drop(st);
         self.opened(ino, granted);
         true
@@ -212,6 +190,22 @@ impl Leases {
     pub fn closed(&self, ino: u64) {
         let mut st = lock(&self.state);
         Self::drop_handle(&mut st, ino);
+    }
+
+    /// A new lease entry for `ino` under `key`, with one handle (the one being opened).
+    fn insert(st: &mut State, ino: u64, key: [u8; 16]) {
+        st.by_key.insert(key, ino);
+        st.by_ino.insert(
+            ino,
+            Lease {
+                key,
+                state: 0,
+                epoch: 0,
+                handles: 1,
+                pages_valid: false,
+                deferred: Vec::new(),
+            },
+        );
     }
 
     fn drop_handle(st: &mut State, ino: u64) {
