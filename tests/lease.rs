@@ -60,7 +60,7 @@ fn a_closed_file_stays_open_under_its_lease_and_keeps_its_pages() {
     let data = pattern(len, 11);
     for (opts, leased) in [("closetimeo=2", true), ("nolease", false)] {
         let name = if leased { "ls-keep" } else { "ls-nolease" };
-        let (srv, _m, local, dir) = setup(name, opts);
+        let (srv, m, local, dir) = setup(name, opts);
         server_write(&srv, &local.join("f.bin"), &data);
         let mut got = Vec::new();
         fs::File::open(dir.join("f.bin"))
@@ -69,6 +69,16 @@ fn a_closed_file_stays_open_under_its_lease_and_keeps_its_pages() {
             .unwrap();
         assert!(got == data, "{opts}: first read");
         let opens = server_opens(&srv, name);
+        // The status attribute counts the kept handle (release reaches the mount just after close).
+        let kept = if leased {
+            "kept:      1"
+        } else {
+            "kept:      0"
+        };
+        wait_until("the status to count the kept handle", 5, || {
+            let status = getfattr(&m.mp, "user.smb3fs.status").unwrap();
+            status.lines().any(|l| l == kept)
+        });
         let again = fs::File::open(dir.join("f.bin")).unwrap();
         let kept = cached(&again, len);
         if leased {

@@ -299,7 +299,12 @@ impl Leases {
 
     /// Whether any handle is kept now.
     pub fn any_deferred(&self) -> bool {
-        lock(&self.state).deferred > 0
+        self.deferred() > 0
+    }
+
+    /// How many closed handles are kept open now.
+    pub fn deferred(&self) -> usize {
+        lock(&self.state).deferred
     }
 
     /// The server breaks a lease: what to drop and close. The caller acknowledges the break

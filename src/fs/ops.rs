@@ -100,7 +100,7 @@ impl Shared {
         let i = self.client.info();
         format!(
             "server:    {}\nshare:     {}\ndialect:   {}\ncipher:    {}\nencrypted: {}\n\
-             signing:   {}\nsession:   {}\nwatches:   {}\n",
+             signing:   {}\nsession:   {}\nwatches:   {}\nkept:      {}\n",
             self.cfg.server,
             i.share,
             i.dialect_name(),
@@ -113,6 +113,7 @@ impl Shared {
                 "down (remount to reconnect)"
             },
             self.watches.active(),
+            self.leases.deferred(),
         )
     }
 
