@@ -538,19 +538,25 @@ impl Filesystem for Smb3Fs {
         tryr!(reply, self.s.check_writable());
         let path = tryr!(reply, self.s.child(parent.0, name));
         self.spawn(|s| async move {
-            // A kept handle would leave the file pending deletion until it closes.
-            s.close_tree(&path).await;
             let open = s.inodes().ino_of(&path).filter(|i| s.handles().is_open(*i));
             let r = match open {
                 Some(ino) => s.hide_open(ino, &path).await,
-                None => match s.client.unlink(&path).await {
-                    Ok(()) => {
-                        s.inodes().remove_path(&path);
-                        Ok(())
+                // A kept handle would leave the file pending deletion until it closes. (A handle
+                // released since the check above is kept by now: release decides that while
+                // the handle table is locked.)
+                None => {
+                    s.close_tree(&path).await;
+                    match s.client.unlink(&path).await {
+                        Ok(()) => {
+                            s.inodes().remove_path(&path);
+                            Ok(())
+                        }
+                        Err(e) if status_is(&e, NtStatus::FILE_IS_A_DIRECTORY) => {
+                            Err(Errno::EISDIR)
+                        }
+                        Err(e) => Err(errno(&e)),
                     }
-                    Err(e) if status_is(&e, NtStatus::FILE_IS_A_DIRECTORY) => Err(Errno::EISDIR),
-                    Err(e) => Err(errno(&e)),
-                },
+                }
             };
             s.inodes().invalidate(parent.0);
             match r {
@@ -798,46 +804,50 @@ impl Filesystem for Smb3Fs {
     fn release(
         &self,
         _req: &Request,
-        _ino: INodeNo,
+        ino: INodeNo,
         fh: FileHandle,
         _flags: OpenFlags,
         _lock: Option<LockOwner>,
         _flush: bool,
         reply: ReplyEmpty,
     ) {
-        let Some((h, delete)) = self.s.handles().remove(fh.0) else {
-            return reply.ok();
-        };
-        let last = !self.s.handles().is_open(h.ino);
-        self.spawn(|s| async move {
-            let pending = s.io.settle_and_take_error(h.ino).await;
-            s.io.released(h.ino, fh.0, last);
+        let path = self.s.path(ino.0).ok();
+        // Whether the handle is kept is decided while the handle table is locked: an unlink
+        // then finds it either open (in the table) or kept, never in between.
+        let (h, delete, last, to_close) = {
+            let mut handles = self.s.handles();
+            let Some((h, delete)) = handles.remove(fh.0) else {
+                drop(handles);
+                return reply.ok();
+            };
+            let last = !handles.is_open(h.ino);
             // Kept open under its lease for a while, unless it must go now: then also the kept
             // handles of a file to delete, which would leave it pending deletion.
-            let (closed, others) = match (s.path(h.ino), h.leased, &delete) {
-                (Ok(path), true, None) => {
-                    let evicted = s.leases.release(h.ino, h.file_id, h.writable, &path);
-                    let kept = !evicted.contains(&h.file_id);
-                    let own = if kept {
-                        Ok(())
-                    } else {
-                        s.client.close(h.file_id).await
-                    };
-                    (
-                        own,
-                        evicted.into_iter().filter(|f| *f != h.file_id).collect(),
-                    )
+            let to_close = match (&path, h.leased, &delete) {
+                (Some(path), true, None) => {
+                    self.s.leases.release(h.ino, h.file_id, h.writable, path)
                 }
                 (_, leased, _) => {
                     if leased {
-                        s.leases.closed(h.ino);
+                        self.s.leases.closed(h.ino);
                     }
-                    let others = match &delete {
-                        Some(hidden) => s.leases.take_tree(hidden),
-                        None => Vec::new(),
-                    };
-                    (s.client.close(h.file_id).await, others)
+                    let mut v = vec![h.file_id];
+                    if let Some(hidden) = &delete {
+                        v.extend(self.s.leases.take_tree(hidden));
+                    }
+                    v
                 }
+            };
+            (h, delete, last, to_close)
+        };
+        self.spawn(|s| async move {
+            let pending = s.io.settle_and_take_error(h.ino).await;
+            s.io.released(h.ino, fh.0, last);
+            let (own, others): (Vec<FileId>, Vec<FileId>) =
+                to_close.into_iter().partition(|f| *f == h.file_id);
+            let closed = match own.first() {
+                Some(f) => s.client.close(*f).await,
+                None => Ok(()),
             };
             // Handles no longer in use by anyone: their close can fail only if the server is gone.
             join_all(others.into_iter().map(|f: FileId| s.client.close(f))).await;
