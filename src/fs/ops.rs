@@ -126,7 +126,24 @@ impl Shared {
             .await
             .map_err(|e| errno(&e))?;
         self.inodes().hide(path, &hidden);
-        self.handles().mark_deleted(ino, hidden);
+        // Marked under the handle table's lock, where release looks for the mark: either the
+        // last release sees it and deletes the file, or we see no handle left and delete it.
+        let released_meanwhile = {
+            let mut handles = self.handles();
+            let open = handles.is_open(ino);
+            if open {
+                handles.mark_deleted(ino, hidden.clone());
+            }
+            !open
+        };
+        if released_meanwhile {
+            let mut kept = self.leases.take_tree(path);
+            kept.extend(self.leases.take_tree(&hidden));
+            join_all(kept.into_iter().map(|f| self.client.close(f))).await;
+            if let Err(e) = self.client.unlink(&hidden).await {
+                log::warn!("could not delete '{hidden}' (unlinked while open): {e}");
+            }
+        }
         Ok(())
     }
 
