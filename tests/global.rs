@@ -331,9 +331,7 @@ fn status_command_reports_the_session() {
 /// Run a mount that must be refused before anything is mounted (daemon mode returns at once).
 fn refused_mount(name: &str, extra: &str) -> String {
     let srv = server();
-    let s = scratch(name);
-    let mp = s.join("mnt");
-    fs::create_dir_all(&mp).unwrap();
+    let (s, mp) = scratch_mount_point(name);
     let out = daemon_mount(&srv, &mp, extra);
     let mounted = is_mounted(&mp);
     unmount(&mp);
@@ -371,9 +369,7 @@ fn unknown_user_and_world_writable_global_are_refused() {
 #[test]
 fn non_root_global_needs_user_allow_other() {
     let srv = server();
-    let s = scratch("nonroot");
-    let mp = s.join("mnt");
-    fs::create_dir_all(&mp).unwrap();
+    let (s, mp) = scratch_mount_point("nonroot");
     let out = as_user(
         CREATOR,
         CREATOR,

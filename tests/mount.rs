@@ -428,9 +428,7 @@ fn mount_processes(mp: &Path) -> usize {
 fn daemon_mode_mounts_and_fusermount_ends_it() {
     let srv = server();
     let (_local, share_path) = srv.test_dir("fs-daemon");
-    let s = scratch("daemon");
-    let mp = s.join("mnt");
-    fs::create_dir_all(&mp).unwrap();
+    let (s, mp) = scratch_mount_point("daemon");
     let out = daemon_mount(&srv, &mp, "");
     assert!(
         out.status.success(),
@@ -476,9 +474,7 @@ fn daemon_mode_mounts_and_fusermount_ends_it() {
 fn detached_daemon_logs_to_syslog() {
     use std::os::unix::net::UnixDatagram;
     let srv = server();
-    let s = scratch("syslog");
-    let mp = s.join("mnt");
-    fs::create_dir_all(&mp).unwrap();
+    let (s, mp) = scratch_mount_point("syslog");
     let sock_path = s.join("log.sock");
     let sock = UnixDatagram::bind(&sock_path).unwrap();
     sock.set_read_timeout(Some(Duration::from_secs(15)))
@@ -560,9 +556,7 @@ fn mount_pids(mp: &Path) -> Vec<i32> {
 fn a_new_mount_survives_the_previous_daemons_exit() {
     let srv = server();
     let (_local, share_path) = srv.test_dir("fs-remount");
-    let s = scratch("remount");
-    let mp = s.join("mnt");
-    fs::create_dir_all(&mp).unwrap();
+    let (s, mp) = scratch_mount_point("remount");
     let guard = scopeguard(&mp);
     let out = daemon_mount(&srv, &mp, "");
     assert!(
@@ -614,9 +608,7 @@ fn scopeguard(mp: &Path) -> Unmounter {
 #[test]
 fn bad_password_fails_before_detaching() {
     let srv = server();
-    let s = scratch("badpw");
-    let mp = s.join("mnt");
-    fs::create_dir_all(&mp).unwrap();
+    let (s, mp) = scratch_mount_point("badpw");
     let cred = s.join("cred");
     fs::write(
         &cred,
@@ -672,9 +664,7 @@ fn mount_helper_name_accepts_mount8_arguments() {
     let srv = server();
     let (local, share_path) = srv.test_dir("fs-helper");
     fs::write(local.join("via-helper"), b"ok").unwrap();
-    let s = scratch("helper");
-    let mp = s.join("mnt");
-    fs::create_dir_all(&mp).unwrap();
+    let (s, mp) = scratch_mount_point("helper");
     let helper = s.join("mount.fuse.smb3fs");
     std::os::unix::fs::symlink(BIN, &helper).unwrap();
     let opts = format!(

@@ -28,6 +28,14 @@ pub fn scratch(name: &str) -> PathBuf {
     d
 }
 
+/// A fresh scratch directory and an empty mount point `mnt` in it.
+pub fn scratch_mount_point(name: &str) -> (PathBuf, PathBuf) {
+    let s = scratch(name);
+    let mp = s.join("mnt");
+    fs::create_dir_all(&mp).unwrap();
+    (s, mp)
+}
+
 pub fn is_mounted(mp: &Path) -> bool {
     let info = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
     let mp = mp.to_str().unwrap();
@@ -86,9 +94,7 @@ pub struct Mount {
 impl Mount {
     /// Mount `srv` in the foreground with the credentials file and `extra` options.
     pub fn new(srv: &Server, name: &str, extra: &str) -> Mount {
-        let scratch = scratch(name);
-        let mp = scratch.join("mnt");
-        fs::create_dir_all(&mp).unwrap();
+        let (scratch, mp) = scratch_mount_point(name);
         let opts = format!("credentials={},{extra}", srv.credentials_file.display());
         let mut child = Command::new(BIN)
             .args(["mount", &srv.unc()])
