@@ -124,8 +124,9 @@ impl Leases {
     }
 
     /// The lease key an open of `ino` asks with (the inode's while it has handles, else a new
-    /// one), counting the open as one of its handles until [`opened`](Self::opened) or
-    /// [`closed`](Self::closed). None when leases are off.
+    /// one). The open counts as one of the inode's handles from now on, until it is given back
+    /// through [`release`](Self::release) or [`closed`](Self::closed) (also when the open
+    /// fails). None when leases are off.
     pub fn key_for_open(&self, ino: u64) -> Option<[u8; 16]> {
         if !self.enabled {
             return None;
