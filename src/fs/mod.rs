@@ -18,7 +18,9 @@
 //! and directory snapshots, unlink-while-open), [`names`] (UTF-8 and the SFM character mapping),
 //! [`attr`] (stat data), [`errno`] (the one error mapping), [`access`] (the allow/deny lists of a
 //! shared mount), [`mount`] (mounting, daemon mode, signals, `global`), `watch` (change
-//! notification: bounded directory watches and kernel cache invalidation).
+//! notification: bounded directory watches and kernel cache invalidation), [`io`] (write-behind,
+//! read-ahead, drop-behind), `lease` (file leases and deferred close), `ops` (the requests) and
+//! `changes` (renames, setattr, listings and checks the requests share).
 //!
 //! A mount may be shared by several local users (`global`, `allow_other`): every request is
 //! checked against the access lists with the caller's uid/gid, and file handles belong to the
@@ -26,6 +28,7 @@
 
 pub mod access;
 pub mod attr;
+mod changes;
 pub mod errno;
 pub mod handles;
 pub mod inode;

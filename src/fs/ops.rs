@@ -14,17 +14,17 @@ use fuser::{
     ReplyStatfs, ReplyWrite, ReplyXattr, Request, TimeOrNow, WriteFlags,
 };
 
+use super::changes::SetAttr;
 use super::errno::errno;
-use super::handles::{owned_by, DirSnapshotEntry, Handle};
+use super::handles::Handle;
 use super::inode::CachedLookup;
 use super::lease;
 use super::{names, Shared, Smb3Fs};
-use crate::client::{FileAttrs, OpenOptions};
+use crate::client::OpenOptions;
 use crate::proto::create::{
-    FileId, FILE_ATTRIBUTE_NORMAL, FILE_ATTRIBUTE_READONLY, FILE_CREATE, FILE_NON_DIRECTORY_FILE,
-    FILE_OPEN_IF, FILE_OVERWRITE_IF,
+    FileId, FILE_ATTRIBUTE_READONLY, FILE_CREATE, FILE_NON_DIRECTORY_FILE, FILE_OPEN_IF,
+    FILE_OVERWRITE_IF,
 };
-use crate::proto::info::FileBasicInformation;
 use crate::proto::NtStatus;
 
 const GEN: Generation = Generation(0);
@@ -69,237 +69,6 @@ fn sync_flags(flags: i32) -> bool {
     flags & (libc::O_SYNC | libc::O_DSYNC) != 0
 }
 
-impl Shared {
-    /// The open file `fh`, if the caller is the user who opened it (else EBADF).
-    fn file_handle(&self, fh: u64, req: &Request) -> Result<Handle, Errno> {
-        let h = self.handles().get(fh).ok_or(Errno::EBADF)?;
-        if owned_by(h.uid, req.uid(), req.pid()) {
-            Ok(h)
-        } else {
-            Err(Errno::EBADF)
-        }
-    }
-
-    /// The directory snapshot `fh` and the change epoch it was taken at, if the caller is the
-    /// user who opened it (else EBADF).
-    fn dir_handle(
-        &self,
-        fh: u64,
-        req: &Request,
-    ) -> Result<(Arc<Vec<DirSnapshotEntry>>, u64), Errno> {
-        let (uid, entries, epoch) = self.handles().dir(fh).ok_or(Errno::EBADF)?;
-        if owned_by(uid, req.uid(), req.pid()) {
-            Ok((entries, epoch))
-        } else {
-            Err(Errno::EBADF)
-        }
-    }
-
-    /// The text of the root's `user.smb3fs.status` attribute (`smb3fs status` prints it).
-    fn status_text(&self) -> String {
-        let i = self.client.info();
-        format!(
-            "server:    {}\nshare:     {}\ndialect:   {}\ncipher:    {}\nencrypted: {}\n\
-             signing:   {}\nsession:   {}\nwatches:   {}\nkept:      {}\n",
-            self.cfg.server,
-            i.share,
-            i.dialect_name(),
-            i.cipher.map(|c| c.name()).unwrap_or("none"),
-            if i.encrypted { "yes" } else { "no" },
-            i.signing.name(),
-            if self.client.is_connected() {
-                "up"
-            } else {
-                "down (remount to reconnect)"
-            },
-            self.watches.active(),
-            self.leases.deferred(),
-        )
-    }
-
-    /// Give the node at `path` (open through the mount) a hidden name so the name is free at once
-    /// while the open handles keep working; it is deleted at the last release.
-    async fn hide_open(&self, ino: u64, path: &str) -> Result<(), Errno> {
-        let hidden = names::join(names::parent_of(path), &self.handles().hidden_name(ino));
-        self.client
-            .rename(path, &hidden, false)
-            .await
-            .map_err(|e| errno(&e))?;
-        self.inodes().hide(path, &hidden);
-        // Marked under the handle table's lock, where release looks for the mark: either the
-        // last release sees it and deletes the file, or we see no handle left and delete it.
-        let released_meanwhile = {
-            let mut handles = self.handles();
-            let open = handles.is_open(ino);
-            if open {
-                handles.mark_deleted(ino, hidden.clone());
-            }
-            !open
-        };
-        if released_meanwhile {
-            let mut kept = self.leases.take_tree(path);
-            kept.extend(self.leases.take_tree(&hidden));
-            join_all(kept.into_iter().map(|f| self.client.close(f))).await;
-            if let Err(e) = self.client.unlink(&hidden).await {
-                log::warn!("could not delete '{hidden}' (unlinked while open): {e}");
-            }
-        }
-        Ok(())
-    }
-
-    async fn do_rename(&self, from: String, to: String, flags: RenameFlags) -> Result<(), Errno> {
-        self.check_writable()?;
-        if flags.contains(RenameFlags::RENAME_EXCHANGE)
-            || flags.contains(RenameFlags::RENAME_WHITEOUT)
-        {
-            return Err(Errno::EINVAL);
-        }
-        if from == to {
-            return Ok(());
-        }
-        let noreplace = flags.contains(RenameFlags::RENAME_NOREPLACE);
-        let src = self.client.stat(&from).await.map_err(|e| errno(&e))?;
-        // Open watch handles and kept file handles would stand in the way.
-        self.close_tree(&from).await;
-        // What is at the target decides between replace, rmdir-then-rename and an error.
-        let dst = match self.client.stat(&to).await {
-            Ok(a) => Some(a),
-            Err(e) if errno(&e) == Errno::ENOENT => None,
-            Err(e) => return Err(errno(&e)),
-        };
-        // The same file under another spelling (a case-only rename): nothing is replaced.
-        let same = |d: &FileAttrs| {
-            (d.index_number != 0 && d.index_number == src.index_number)
-                || crate::cache::fold_eq(&from, &to)
-        };
-        let dst = dst.filter(|d| !same(d));
-        let to_existing = self.inodes().resolve(&to);
-        if let Some(d) = dst {
-            if noreplace {
-                return Err(Errno::EEXIST);
-            }
-            match (src.is_dir(), d.is_dir()) {
-                (true, true) => {
-                    if to.starts_with(&format!("{from}/")) {
-                        return Err(Errno::EINVAL);
-                    }
-                    self.close_tree(&to).await;
-                    self.client.rmdir(&to).await.map_err(|e| errno(&e))?;
-                    self.inodes().remove_path(&to_existing);
-                }
-                (true, false) => return Err(Errno::ENOTDIR),
-                (false, true) => return Err(Errno::EISDIR),
-                (false, false) => {
-                    self.close_tree(&to_existing).await;
-                    let target = self.inodes().ino_of(&to_existing);
-                    if let Some(ino) = target.filter(|i| self.handles().is_open(*i)) {
-                        self.hide_open(ino, &to_existing).await?;
-                    }
-                }
-            }
-        }
-        self.client
-            .rename(&from, &to, !noreplace)
-            .await
-            .map_err(|e| errno(&e))?;
-        let mut t = self.inodes();
-        t.rename(&from, &to);
-        t.invalidate_path(names::parent_of(&from));
-        t.invalidate_path(names::parent_of(&to));
-        Ok(())
-    }
-
-    async fn do_setattr(&self, ino: u64, a: SetAttr) -> Result<FileAttrs, Errno> {
-        let c = &self.cfg.attr;
-        if a.uid.is_some_and(|u| u != c.uid) || a.gid.is_some_and(|g| g != c.gid) {
-            return Err(Errno::EPERM);
-        }
-        let changes =
-            a.size.is_some() || a.atime.is_some() || a.mtime.is_some() || a.mode.is_some();
-        if changes {
-            self.check_writable()?;
-        }
-        let (path, cached, unlinked) = {
-            let t = self.inodes();
-            let n = t.get(ino).ok_or(Errno::ENOENT)?;
-            (n.path.clone(), n.attrs, n.unlinked)
-        };
-        let handle = {
-            let h = self.handles();
-            a.fh.and_then(|fh| h.get(fh))
-                .filter(|h| h.writable)
-                .or_else(|| h.any_for(ino).filter(|h| h.writable))
-        };
-        if unlinked && handle.is_none() {
-            return Err(Errno::ENOENT);
-        }
-        if let Some(size) = a.size {
-            let r = match handle {
-                Some(h) => self.client.set_size_handle(h.file_id, size).await,
-                None => self.client.set_size(&path, size).await,
-            };
-            r.map_err(|e| errno(&e))?;
-        }
-        let now = || super::attr::system_to_filetime(SystemTime::now());
-        let time = |t: Option<TimeOrNow>| match t {
-            None => 0,
-            Some(TimeOrNow::Now) => now(),
-            Some(TimeOrNow::SpecificTime(t)) => super::attr::system_to_filetime(t),
-        };
-        let mut basic = FileBasicInformation {
-            creation_time: 0,
-            last_access_time: time(a.atime),
-            last_write_time: time(a.mtime),
-            change_time: 0,
-            file_attributes: 0,
-        };
-        if let Some(mode) = a.mode {
-            if !cached.is_dir() {
-                let ro = mode & 0o222 == 0;
-                let was = cached.attributes & FILE_ATTRIBUTE_READONLY != 0;
-                if ro != was {
-                    let attrs = if ro {
-                        cached.attributes | FILE_ATTRIBUTE_READONLY
-                    } else {
-                        cached.attributes & !FILE_ATTRIBUTE_READONLY
-                    };
-                    basic.file_attributes = if attrs == 0 {
-                        FILE_ATTRIBUTE_NORMAL
-                    } else {
-                        attrs
-                    };
-                }
-            }
-        }
-        if basic.last_access_time != 0 || basic.last_write_time != 0 || basic.file_attributes != 0 {
-            let r = match handle {
-                Some(h) => self.client.set_basic_handle(h.file_id, &basic).await,
-                None => self.client.set_basic(&path, &basic).await,
-            };
-            r.map_err(|e| errno(&e))?;
-        }
-        if !changes {
-            if let Some(a) = self.inodes().fresh(ino, |a| self.cfg.attr.ttl(a)) {
-                return Ok(a);
-            }
-        }
-        let fresh = match handle {
-            Some(h) => self
-                .client
-                .stat_handle(h.file_id)
-                .await
-                .map_err(|e| errno(&e))?,
-            None => return self.stat_ino(ino).await,
-        };
-        self.inodes().set_attrs(ino, fresh);
-        Ok(fresh)
-    }
-
-    async fn list(self: &Arc<Self>, ino: u64) -> Result<Arc<Vec<DirSnapshotEntry>>, Errno> {
-        self.list_cached(ino).await
-    }
-}
-
 /// The root's extended attribute that reports the session (`smb3fs status MOUNTPOINT`).
 pub const STATUS_XATTR: &str = "user.smb3fs.status";
 
@@ -312,17 +81,6 @@ fn xattr_reply(reply: ReplyXattr, size: u32, data: &[u8]) {
     } else {
         reply.data(data)
     }
-}
-
-/// The parts of a setattr request we act on.
-struct SetAttr {
-    mode: Option<u32>,
-    uid: Option<u32>,
-    gid: Option<u32>,
-    size: Option<u64>,
-    atime: Option<TimeOrNow>,
-    mtime: Option<TimeOrNow>,
-    fh: Option<u64>,
 }
 
 /// Listings at least this long give freed memory back to the system when closed.
