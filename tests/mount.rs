@@ -420,6 +420,16 @@ fn read_only_mount_refuses_writes() {
     assert_eq!(fs::read(local.join("existing")).unwrap(), b"data");
 }
 
+/// `fusermount3 -u MP`, which must succeed.
+fn fusermount_u(mp: &Path) {
+    let st = Command::new("fusermount3")
+        .arg("-u")
+        .arg(mp)
+        .status()
+        .unwrap();
+    assert!(st.success(), "fusermount3 -u {}: {st}", mp.display());
+}
+
 fn mount_processes(mp: &Path) -> usize {
     mount_pids(mp).len()
 }
@@ -456,12 +466,7 @@ fn daemon_mode_mounts_and_fusermount_ends_it() {
     assert_eq!(ra.trim(), "4096");
     fs::write(mp.join(&share_path).join("hello"), b"hi").unwrap();
     assert_eq!(mount_processes(&mp), 1);
-    let st = Command::new("fusermount3")
-        .arg("-u")
-        .arg(&mp)
-        .status()
-        .unwrap();
-    assert!(st.success());
+    fusermount_u(&mp);
     wait_until("the daemon to exit", 15, || mount_processes(&mp) == 0);
     drop(guard);
     let _ = fs::remove_dir_all(&s);
@@ -510,12 +515,7 @@ fn detached_daemon_logs_to_syslog() {
         "{mounted}"
     );
     records.push(mounted);
-    let st = Command::new("fusermount3")
-        .arg("-u")
-        .arg(&mp)
-        .status()
-        .unwrap();
-    assert!(st.success());
+    fusermount_u(&mp);
     loop {
         let r = next();
         let done = r.contains(&format!("unmounted {}", mp.display()));
@@ -571,12 +571,7 @@ fn a_new_mount_survives_the_previous_daemons_exit() {
     assert_eq!(old.len(), 1);
     // SAFETY: kill(2) on a pid of our own child's process group; no memory is involved.
     assert_eq!(unsafe { libc::kill(old[0], libc::SIGSTOP) }, 0);
-    let st = Command::new("fusermount3")
-        .arg("-u")
-        .arg(&mp)
-        .status()
-        .unwrap();
-    assert!(st.success());
+    fusermount_u(&mp);
     let out = daemon_mount(&srv, &mp, "");
     assert!(
         out.status.success(),
