@@ -5,8 +5,7 @@
 //!
 //! Records never carry secrets: the layers below log no password, key or hash.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use log::{Level, Log, Metadata, Record};
 use syslog::{Facility, Formatter3164, LoggerBackend};
@@ -18,28 +17,24 @@ const DEFAULT_SYSLOG_SOCKET: &str = "/dev/log";
 type SyslogWriter = syslog::Logger<LoggerBackend, Formatter3164>;
 
 struct Logger {
+    /// The filter, and the destination until `syslog` is set.
     stderr: env_logger::Logger,
-    to_syslog: AtomicBool,
     syslog: Mutex<Option<SyslogWriter>>,
 }
 
-static LOGGER: std::sync::OnceLock<&'static Logger> = std::sync::OnceLock::new();
+static LOGGER: OnceLock<Logger> = OnceLock::new();
 
 /// Install the logger (once, at start): records go to standard error.
 pub fn init() {
-    let stderr = env_logger::Builder::from_env(
-        env_logger::Env::default().default_filter_or("warn,fuser=error"),
-    )
-    .build();
-    let max = stderr.filter();
-    let logger: &'static Logger = Box::leak(Box::new(Logger {
-        stderr,
-        to_syslog: AtomicBool::new(false),
+    let logger = LOGGER.get_or_init(|| Logger {
+        stderr: env_logger::Builder::from_env(
+            env_logger::Env::default().default_filter_or("warn,fuser=error"),
+        )
+        .build(),
         syslog: Mutex::new(None),
-    }));
+    });
     if log::set_logger(logger).is_ok() {
-        log::set_max_level(max);
-        let _ = LOGGER.set(logger);
+        log::set_max_level(logger.stderr.filter());
     }
 }
 
@@ -61,7 +56,6 @@ pub fn to_syslog() -> Result<(), String> {
     };
     let writer = syslog::unix_custom(formatter, &path).map_err(|e| format!("{path}: {e}"))?;
     *logger.syslog.lock().unwrap_or_else(|p| p.into_inner()) = Some(writer);
-    logger.to_syslog.store(true, Ordering::Release);
     Ok(())
 }
 
@@ -74,12 +68,12 @@ impl Log for Logger {
         if !self.stderr.matches(record) {
             return;
         }
-        if !self.to_syslog.load(Ordering::Acquire) {
+        let mut guard = self.syslog.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(w) = guard.as_mut() else {
+            drop(guard);
             self.stderr.log(record);
             return;
-        }
-        let mut guard = self.syslog.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(w) = guard.as_mut() else { return };
+        };
         let msg = format!("{}: {}", record.target(), record.args());
         // A syslog that went away cannot be told so; the record is lost, as on a closed stderr.
         let _ = match record.level() {

@@ -28,6 +28,8 @@ pub struct Handle {
     pub uid: u32,
     /// Counted under the inode's lease (see `lease`): released through it.
     pub leased: bool,
+    /// The kernel caches the data written through it (not direct I/O): drop-behind applies.
+    pub page_cached: bool,
 }
 
 /// May a request from `uid` (from process `pid`) use a handle opened by `owner`? Requests the
@@ -159,6 +161,7 @@ mod tests {
             writable,
             uid: 1000,
             leased: false,
+            page_cached: true,
         }
     }
 

@@ -218,7 +218,15 @@ impl FileIo {
     /// gathered run. Returns false (and queues nothing) when the write must wait: for budget,
     /// for an overlapping write in flight, or to report an earlier failure; the caller then
     /// goes through [`write_behind`](Self::write_behind).
-    pub fn try_write_now(&self, ino: u64, file_id: FileId, offset: u64, data: &[u8]) -> bool {
+    /// `page_cached`: the data also sits in the kernel's page cache, so drop-behind applies.
+    pub fn try_write_now(
+        &self,
+        ino: u64,
+        file_id: FileId,
+        offset: u64,
+        data: &[u8],
+        page_cached: bool,
+    ) -> bool {
         let permits = data.len().clamp(1, WRITE_BEHIND_BYTES) as u32;
         let Ok(permit) = self.budget.clone().try_acquire_many_owned(permits) else {
             return false;
@@ -229,7 +237,7 @@ impl FileIo {
             return false;
         }
         let accepted = self.gather(&io, &mut st, file_id, offset, data, &mut Some(permit));
-        let behind = accepted
+        let behind = (accepted && page_cached)
             .then(|| self.wrote_sequentially(&mut st, offset, data.len()))
             .flatten();
         drop(st);
@@ -257,13 +265,15 @@ impl FileIo {
     }
 
     /// Queue a write; returns once it is accepted, not once it is done. Contiguous writes are
-    /// gathered (up to `GATHER` bytes) and sent as one SMB WRITE.
+    /// gathered (up to `GATHER` bytes) and sent as one SMB WRITE. `page_cached` as for
+    /// [`try_write_now`](Self::try_write_now).
     pub async fn write_behind(
         &self,
         ino: u64,
         file_id: FileId,
         offset: u64,
         data: Vec<u8>,
+        page_cached: bool,
     ) -> Result<(), Errno> {
         let io = self.inode(ino);
         let permits = data.len().clamp(1, WRITE_BEHIND_BYTES) as u32;
@@ -284,7 +294,9 @@ impl FileIo {
                     return Err(e);
                 }
                 if self.gather(&io, &mut st, file_id, offset, &data, &mut permit) {
-                    let behind = self.wrote_sequentially(&mut st, offset, data.len());
+                    let behind = page_cached
+                        .then(|| self.wrote_sequentially(&mut st, offset, data.len()))
+                        .flatten();
                     drop(st);
                     self.drop_pages(ino, behind);
                     return Ok(());

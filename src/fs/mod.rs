@@ -168,8 +168,6 @@ impl Smb3Fs {
             cfg,
         });
         if s.cfg.leases {
-            // Needs the runtime: the mount builds the filesystem inside it.
-            let _guard = s.rt.enter();
             s.start_lease_tasks();
         }
         Smb3Fs { s }
@@ -252,6 +250,11 @@ impl Shared {
         (self.ttl(&a), self.file_attr(ino, &a))
     }
 
+    /// Whether the kernel caches the data of a file opened with `flags` (see `fopen_flags`).
+    fn page_cached(&self, flags: i32) -> bool {
+        !self.cfg.direct_io && flags & libc::O_ACCMODE != libc::O_WRONLY
+    }
+
     /// How the kernel should treat the data of a file opened now with `flags`.
     ///
     /// A write-only open bypasses the page cache even with `cache=strict`: nothing can read
@@ -264,7 +267,7 @@ impl Shared {
     /// so the kernel keeps them instead of dropping them at this open.
     fn fopen_flags(&self, flags: i32, keep_cache: bool) -> fuser::FopenFlags {
         let mut f = fuser::FopenFlags::empty();
-        if self.cfg.direct_io || flags & libc::O_ACCMODE == libc::O_WRONLY {
+        if !self.page_cached(flags) {
             f |= fuser::FopenFlags::FOPEN_DIRECT_IO;
         }
         if keep_cache {

@@ -393,6 +393,7 @@ impl Filesystem for Smb3Fs {
         }
         let path = tryr!(reply, self.s.path(ino));
         let write_through = self.s.cfg.write_through || sync_flags(flags.0);
+        let page_cached = self.s.page_cached(flags.0);
         let handle = move |file_id, leased| Handle {
             file_id,
             ino,
@@ -400,6 +401,7 @@ impl Filesystem for Smb3Fs {
             writable,
             uid,
             leased,
+            page_cached,
         };
         // A handle kept open after a close (under a lease) serves without a round trip.
         if let Some((file_id, keep)) = self.s.leases.reuse(ino, writable) {
@@ -480,6 +482,7 @@ impl Filesystem for Smb3Fs {
                         writable: true,
                         uid,
                         leased,
+                        page_cached: s.page_cached(flags),
                     });
                     reply.created(
                         &ttl,
@@ -534,7 +537,12 @@ impl Filesystem for Smb3Fs {
         tryr!(reply, self.s.check_writable());
         let h = tryr!(reply, self.s.file_handle(fh.0, req));
         self.s.inodes().invalidate(h.ino);
-        if !h.write_through && self.s.io.try_write_now(h.ino, h.file_id, offset, data) {
+        if !h.write_through
+            && self
+                .s
+                .io
+                .try_write_now(h.ino, h.file_id, offset, data, h.page_cached)
+        {
             // Queued without waiting: the common case of a sequential copy.
             reply.written(data.len() as u32);
             return;
@@ -547,7 +555,8 @@ impl Filesystem for Smb3Fs {
                 s.io.wrote(h.ino);
                 r.map(|_| ()).map_err(|e| errno(&e))
             } else {
-                s.io.write_behind(h.ino, h.file_id, offset, data).await
+                s.io.write_behind(h.ino, h.file_id, offset, data, h.page_cached)
+                    .await
             };
             s.inodes().invalidate(h.ino);
             match r {

@@ -288,9 +288,7 @@ impl Shared {
     /// before it is removed or renamed through the mount; returns once the handles are closed.
     pub(super) async fn close_tree(&self, path: &str) {
         let mut handles = self.watches.take_tree(path);
-        if self.leases.any_deferred() {
-            handles.extend(self.leases.take_tree(path));
-        }
+        handles.extend(self.leases.take_tree(path));
         join_all(handles.into_iter().map(|f| self.client.close(f))).await;
     }
 
