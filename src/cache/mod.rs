@@ -28,17 +28,20 @@
 //! entries than that is still listed (the open directory handle keeps its own snapshot) but is
 //! not cached.
 //!
-//! Memory per cached entry: the [`Entry`] itself is 80 bytes (a `Box<str>` name, 16 bytes, and
-//! [`CompactAttrs`], 64 bytes: no padding beyond one byte), plus the name's heap block (glibc
-//! rounds up to 16 bytes with an 8-byte header: 32 bytes for names up to 24 bytes, 48 up to
-//! 40), plus the case-folded index: a `hashbrown::HashTable<u32>` slot is 5 bytes, at a load of
-//! 7/8 down to 7/16, so 6 to 12 bytes per entry. About 120 bytes per entry for short names:
-//! some 60 MB for 500,000 entries (`tests/dircache_mem.rs` measures the process RSS).
+//! Memory per cached entry: the [`Entry`] itself is 88 bytes (a [`CompactString`] name, 24
+//! bytes, which holds names of up to 24 bytes inline, and [`CompactAttrs`], 64 bytes: no
+//! padding beyond one byte), plus, for a longer name, its heap block (glibc rounds up to 16
+//! bytes with an 8-byte header: 48 bytes for names up to 40 bytes), plus the case-folded index:
+//! a `hashbrown::HashTable<u32>` slot is 5 bytes, at a load of 7/8 down to 7/16, so 6 to 12
+//! bytes per entry. About 100 bytes per entry for names of up to 24 bytes: some 50 MB for
+//! 500,000 entries (`tests/dircache_mem.rs` measures the process RSS, together with the inode
+//! table that `ls -l` of all of them fills).
 
 use std::hash::{BuildHasher, Hasher, RandomState};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use compact_str::CompactString;
 use hashbrown::HashTable;
 use lru::LruCache;
 
@@ -100,12 +103,12 @@ impl CompactAttrs {
 /// One cached directory entry: the name as stored on the server, and its attributes.
 #[derive(Debug, Clone)]
 pub struct Entry {
-    name: Box<str>,
+    name: CompactString,
     attrs: CompactAttrs,
 }
 
 impl Entry {
-    pub fn new(name: impl Into<Box<str>>, attrs: FileAttrs) -> Entry {
+    pub fn new(name: impl Into<CompactString>, attrs: FileAttrs) -> Entry {
         Entry {
             name: name.into(),
             attrs: attrs.into(),
@@ -504,6 +507,17 @@ impl DirCache {
         }
     }
 
+    /// Whether the valid listing of `dir` has `name`, spelled so, with `attrs`, not stale.
+    pub fn holds(&self, dir: &str, name: &str, attrs: &FileAttrs) -> bool {
+        let Some(l) = self.peek(dir) else {
+            return false;
+        };
+        l.find(&self.hs, name).is_some_and(|i| {
+            let e = &l.entries[i];
+            &*e.name == name && !e.attrs.stale && e.attrs.get() == *attrs
+        })
+    }
+
     /// `name` in `dir` changed through the mount (a write): its cached attributes are stale.
     pub fn mark_stale(&mut self, dir: &str, name: &str) {
         self.touched(dir);
@@ -630,7 +644,7 @@ mod tests {
     #[test]
     fn compact() {
         assert_eq!(std::mem::size_of::<CompactAttrs>(), 64);
-        assert_eq!(std::mem::size_of::<Entry>(), 80);
+        assert_eq!(std::mem::size_of::<Entry>(), 88);
     }
 
     #[test]

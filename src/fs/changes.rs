@@ -11,6 +11,7 @@ use futures::future::join_all;
 
 use super::errno::errno;
 use super::handles::{owned_by, DirSnapshotEntry, Handle};
+use super::inode::NodeInfo;
 use super::{names, Shared};
 use crate::client::FileAttrs;
 use crate::proto::create::{FILE_ATTRIBUTE_NORMAL, FILE_ATTRIBUTE_READONLY};
@@ -182,11 +183,11 @@ impl Shared {
         if changes {
             self.check_writable()?;
         }
-        let (path, cached, unlinked) = {
-            let t = self.inodes();
-            let n = t.get(ino).ok_or(Errno::ENOENT)?;
-            (n.path.clone(), n.attrs, n.unlinked)
-        };
+        let NodeInfo {
+            path,
+            unlinked,
+            attrs: cached,
+        } = self.inodes().info(ino).ok_or(Errno::ENOENT)?;
         let handle = {
             let h = self.handles();
             a.fh.and_then(|fh| h.get(fh))
@@ -217,6 +218,11 @@ impl Shared {
             file_attributes: 0,
         };
         if let Some(mode) = a.mode {
+            // The read-only bit is one of the file's attributes: the others must be kept.
+            let cached = match cached {
+                Some(c) => c,
+                None => self.stat_ino(ino).await?,
+            };
             if !cached.is_dir() {
                 let ro = mode & 0o222 == 0;
                 let was = cached.attributes & FILE_ATTRIBUTE_READONLY != 0;

@@ -3,49 +3,93 @@
 //! Inode 1 is the share root. Other inodes are the server's file id (`index_number`) when it
 //! reports one, so that `ls -i`, `find`, `tar` and `git` see numbers that are stable across
 //! lookups; when the server reports none (or one that collides with the root) a number is
-//! generated from a counter in the upper half of the range. Each node remembers its
-//! share-relative path (server-side spelling), the kernel's lookup count, and the last attributes
-//! with when they were fetched (the attribute cache). Renames rewrite the paths of the node and
-//! all its descendants; `forget` drops a node when the kernel's count reaches zero.
+//! generated from a counter in the upper half of the range.
+//!
+//! Each node holds its parent and its own name (server-side spelling), not its whole path: a
+//! path is built by walking up, and a rename moves one node, its descendants following. Nodes
+//! live in a slab; two hash tables of slot numbers find them by inode number and by
+//! (parent, name). A node stays while the kernel holds lookups on it or while other nodes name
+//! it as their parent, so every node's path can always be built.
+//!
+//! Attributes: a node keeps its own copy (with when it was fetched: the attribute cache) only
+//! when they came from the server for it alone (lookup, getattr, create, setattr). Attributes
+//! that a cached listing holds (`readdirplus`, lookups answered from a listing) are not copied:
+//! the listing answers for them ([`InodeTable::fresh`]). So `ls -l` of a directory of 500,000
+//! files, which gives the kernel an inode for every entry, costs about 90 bytes a node: the
+//! 64-byte node (an inline name of up to 24 bytes), 8 to 16 bytes of hash tables, and nothing
+//! else for names that fit inline (`tests/dircache_mem.rs` measures it).
 //!
 //! The table also owns the directory cache ([`DirCache`]): every hook that learns of a change
 //! (upsert, new attributes, invalidation, removal, rename) updates the cached listing of the
 //! parent directory too, so the listings stay coherent with changes made through the mount.
-//! Attributes and names are answered from a valid listing when the node has none fresh
-//! ([`InodeTable::fresh`], [`InodeTable::lookup_cached`]), and names typed in another letter
-//! case resolve to the stored name ([`InodeTable::resolve`]).
+//! Names typed in another letter case resolve to the stored name ([`InodeTable::resolve`]).
 
-use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash, Hasher, RandomState};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use compact_str::CompactString;
+use hashbrown::HashTable;
 
 use crate::cache::{DirCache, Lookup};
 use crate::client::FileAttrs;
 
 pub const ROOT: u64 = 1;
 const GENERATED_BASE: u64 = 1 << 63;
+/// The root's slot; it is never freed.
+const ROOT_SLOT: u32 = 0;
 
-#[derive(Debug, Clone)]
-pub struct Node {
-    /// Share-relative path with '/' separators; "" for the root.
-    pub path: String,
-    /// The server's file id this inode number came from; 0 when generated.
-    pub index: u64,
-    pub lookups: u64,
-    pub attrs: FileAttrs,
-    /// When `attrs` were fetched; `None` once they are known to be stale.
-    pub fetched: Option<Instant>,
-    /// Unlinked (or replaced by a rename): no longer reachable by path.
-    pub unlinked: bool,
+/// Attributes fetched from the server for one node.
+#[derive(Debug, Clone, Copy)]
+struct OwnAttrs {
+    attrs: FileAttrs,
+    /// When they were fetched; `None` once they are known to be stale.
+    fetched: Option<Instant>,
+}
+
+/// One inode (64 bytes). A free slot has `ino == 0`.
+#[derive(Debug)]
+struct Node {
+    ino: u64,
+    /// The server's file id this inode number came from; 0 when generated and not yet known.
+    index: u64,
+    /// Slot of the parent directory's node (the root's is its own).
+    parent: u32,
+    /// The kernel's lookup count (saturating: the kernel never holds billions).
+    lookups: u32,
+    /// Nodes whose parent this is.
+    children: u32,
+    /// Reachable by (parent, name): false once unlinked, replaced or hidden.
+    linked: bool,
+    /// Name in the parent, as stored on the server ("" for the root).
+    name: CompactString,
+    own: Option<Box<OwnAttrs>>,
+}
+
+impl Node {
+    fn free() -> Node {
+        Node {
+            ino: 0,
+            index: 0,
+            parent: ROOT_SLOT,
+            lookups: 0,
+            children: 0,
+            linked: false,
+            name: CompactString::default(),
+            own: None,
+        }
+    }
 }
 
 #[derive(Debug)]
 pub struct InodeTable {
-    /// Boxed: the table then holds 16 bytes a slot instead of the node's ~130, which matters
-    /// when `ls -l` of a 500,000-entry directory gives the kernel an inode for every entry (the
-    /// table grows to a million slots, and briefly holds the old half as well while it does).
-    nodes: HashMap<u64, Box<Node>>,
-    by_path: HashMap<String, u64>,
+    slots: Vec<Node>,
+    free: Vec<u32>,
+    /// Slots by inode number.
+    by_ino: HashTable<u32>,
+    /// Slots of linked nodes by (parent slot, name).
+    by_name: HashTable<u32>,
+    hs: RandomState,
     next_generated: u64,
     root_index: u64,
     /// Cached directory listings (see [`crate::cache`]).
@@ -68,6 +112,17 @@ fn join(dir: &str, name: &str) -> String {
     }
 }
 
+fn ino_hash(hs: &RandomState, ino: u64) -> u64 {
+    hs.hash_one(ino)
+}
+
+fn name_hash(hs: &RandomState, parent: u32, name: &str) -> u64 {
+    let mut h = hs.build_hasher();
+    parent.hash(&mut h);
+    name.hash(&mut h);
+    h.finish()
+}
+
 /// What the caches say about a name, for `lookup`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CachedLookup {
@@ -79,25 +134,33 @@ pub enum CachedLookup {
     Miss(String),
 }
 
+/// What the table knows of one inode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeInfo {
+    /// Share-relative path (the hidden name of a file unlinked while open).
+    pub path: String,
+    /// No longer reachable by its path.
+    pub unlinked: bool,
+    /// The last attributes known, fresh or not: its own, else its cached listing's.
+    pub attrs: Option<FileAttrs>,
+}
+
 impl InodeTable {
     pub fn new(root_attrs: FileAttrs) -> Self {
         let mut t = InodeTable {
-            nodes: HashMap::new(),
-            by_path: HashMap::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            by_ino: HashTable::new(),
+            by_name: HashTable::new(),
+            hs: RandomState::new(),
             next_generated: GENERATED_BASE,
             root_index: root_attrs.index_number,
             dirs: DirCache::new(crate::cache::DEFAULT_MAX_ENTRIES, Duration::from_secs(1)),
         };
-        let root = Node {
-            path: String::new(),
-            index: root_attrs.index_number,
-            lookups: 1,
-            attrs: root_attrs,
-            fetched: Some(Instant::now()),
-            unlinked: false,
-        };
-        t.nodes.insert(ROOT, Box::new(root));
-        t.by_path.insert(String::new(), ROOT);
+        let root = t.alloc(ROOT, root_attrs.index_number, ROOT_SLOT, "");
+        debug_assert_eq!(root, ROOT_SLOT);
+        t.slots[root as usize].lookups = 1;
+        t.set_own(root, root_attrs);
         t
     }
 
@@ -108,37 +171,249 @@ impl InodeTable {
         t
     }
 
-    pub fn get(&self, ino: u64) -> Option<&Node> {
-        self.nodes.get(&ino).map(|n| &**n)
+    // --- slots and indices -------------------------------------------------------------
+
+    /// A new node in a free slot, indexed by inode number (not by name: see [`Self::link`]).
+    fn alloc(&mut self, ino: u64, index: u64, parent: u32, name: &str) -> u32 {
+        let node = Node {
+            ino,
+            index,
+            parent,
+            name: CompactString::from(name),
+            ..Node::free()
+        };
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.slots[s as usize] = node;
+                s
+            }
+            None => {
+                self.slots.push(node);
+                (self.slots.len() - 1) as u32
+            }
+        };
+        if slot != ROOT_SLOT {
+            self.slots[parent as usize].children += 1;
+        }
+        let (hs, slots) = (&self.hs, &self.slots);
+        self.by_ino.insert_unique(ino_hash(hs, ino), slot, |&s| {
+            ino_hash(hs, slots[s as usize].ino)
+        });
+        slot
+    }
+
+    fn slot(&self, ino: u64) -> Option<u32> {
+        let slots = &self.slots;
+        self.by_ino
+            .find(ino_hash(&self.hs, ino), |&s| slots[s as usize].ino == ino)
+            .copied()
+    }
+
+    fn child(&self, parent: u32, name: &str) -> Option<u32> {
+        let slots = &self.slots;
+        self.by_name
+            .find(name_hash(&self.hs, parent, name), |&s| {
+                let n = &slots[s as usize];
+                n.parent == parent && n.name == name
+            })
+            .copied()
+    }
+
+    /// The slot of the linked node at `path`.
+    fn slot_at(&self, path: &str) -> Option<u32> {
+        if path.is_empty() {
+            return Some(ROOT_SLOT);
+        }
+        path.split('/')
+            .try_fold(ROOT_SLOT, |dir, name| self.child(dir, name))
+    }
+
+    fn path_of(&self, slot: u32) -> String {
+        let mut names = Vec::new();
+        let mut s = slot;
+        while s != ROOT_SLOT {
+            let n = &self.slots[s as usize];
+            names.push(n.name.as_str());
+            s = n.parent;
+        }
+        names.reverse();
+        names.join("/")
+    }
+
+    /// Make the node at `slot` reachable as `name` in `parent` (moving it if it was elsewhere).
+    fn link(&mut self, slot: u32, parent: u32, name: &str) {
+        self.unlink(slot);
+        let old_parent = self.slots[slot as usize].parent;
+        if old_parent != parent {
+            // Count the new parent first: releasing the old one may not touch it.
+            self.slots[parent as usize].children += 1;
+            self.slots[slot as usize].parent = parent;
+            self.drop_child(old_parent);
+        }
+        let n = &mut self.slots[slot as usize];
+        if n.name != name {
+            n.name = CompactString::from(name);
+        }
+        n.linked = true;
+        let (hs, slots) = (&self.hs, &self.slots);
+        self.by_name
+            .insert_unique(name_hash(hs, parent, name), slot, |&s| {
+                let n = &slots[s as usize];
+                name_hash(hs, n.parent, &n.name)
+            });
+    }
+
+    /// Take the node at `slot` out of the name index; it keeps its parent and name.
+    fn unlink(&mut self, slot: u32) {
+        let n = &self.slots[slot as usize];
+        if !n.linked {
+            return;
+        }
+        let hash = name_hash(&self.hs, n.parent, &n.name);
+        if let Ok(e) = self.by_name.find_entry(hash, |&s| s == slot) {
+            e.remove();
+        }
+        self.slots[slot as usize].linked = false;
+    }
+
+    /// A child of the node at `slot` is gone.
+    fn drop_child(&mut self, slot: u32) {
+        let n = &mut self.slots[slot as usize];
+        n.children -= 1;
+        self.release_if_unused(slot);
+    }
+
+    /// Free the node at `slot` if neither the kernel nor a child needs it, then its parent
+    /// likewise.
+    fn release_if_unused(&mut self, mut slot: u32) {
+        loop {
+            let n = &self.slots[slot as usize];
+            if slot == ROOT_SLOT || n.lookups > 0 || n.children > 0 {
+                return;
+            }
+            self.unlink(slot);
+            let ino = self.slots[slot as usize].ino;
+            if let Ok(e) = self
+                .by_ino
+                .find_entry(ino_hash(&self.hs, ino), |&s| s == slot)
+            {
+                e.remove();
+            }
+            let parent = self.slots[slot as usize].parent;
+            self.slots[slot as usize] = Node::free();
+            self.free.push(slot);
+            self.slots[parent as usize].children -= 1;
+            slot = parent;
+        }
+    }
+
+    /// The slot of the directory `dir`, with nodes for any components not known yet (they are
+    /// freed again with their last child).
+    fn dir_slot(&mut self, dir: &str) -> u32 {
+        if dir.is_empty() {
+            return ROOT_SLOT;
+        }
+        let mut s = ROOT_SLOT;
+        for name in dir.split('/') {
+            s = match self.child(s, name) {
+                Some(c) => c,
+                None => {
+                    let ino = self.generate();
+                    let c = self.alloc(ino, 0, s, name);
+                    self.link(c, s, name);
+                    c
+                }
+            };
+        }
+        s
+    }
+
+    fn generate(&mut self) -> u64 {
+        self.next_generated += 1;
+        self.next_generated
+    }
+
+    fn set_own(&mut self, slot: u32, attrs: FileAttrs) {
+        let own = OwnAttrs {
+            attrs,
+            fetched: Some(Instant::now()),
+        };
+        match &mut self.slots[slot as usize].own {
+            Some(b) => **b = own,
+            o @ None => *o = Some(Box::new(own)),
+        }
+    }
+
+    // --- queries -----------------------------------------------------------------------
+
+    /// Share-relative path of `ino` (for an unlinked node, the path it had, or its hidden
+    /// name).
+    pub fn path(&self, ino: u64) -> Option<String> {
+        self.slot(ino).map(|s| self.path_of(s))
+    }
+
+    pub fn info(&self, ino: u64) -> Option<NodeInfo> {
+        let s = self.slot(ino)?;
+        let n = &self.slots[s as usize];
+        let path = self.path_of(s);
+        let attrs = n.own.as_ref().map(|o| o.attrs).or_else(|| {
+            let (dir, name) = split(&path)?;
+            self.dirs
+                .peek_entry(dir, name)
+                .filter(|(stored, ..)| stored == name)
+                .map(|(_, a, ..)| a)
+        });
+        Some(NodeInfo {
+            unlinked: !n.linked && s != ROOT_SLOT,
+            path,
+            attrs,
+        })
+    }
+
+    /// The server file id `ino` came from (0 if unknown).
+    pub fn index_of(&self, ino: u64) -> Option<u64> {
+        self.slot(ino).map(|s| self.slots[s as usize].index)
+    }
+
+    /// The kernel's lookup count of `ino`.
+    pub fn lookups(&self, ino: u64) -> Option<u64> {
+        self.slot(ino)
+            .map(|s| self.slots[s as usize].lookups as u64)
     }
 
     pub fn ino_of(&self, path: &str) -> Option<u64> {
-        self.by_path.get(path).copied()
+        self.slot_at(path).map(|s| self.slots[s as usize].ino)
     }
 
+    /// Number of inodes.
     pub fn len(&self) -> usize {
-        self.nodes.len()
+        self.by_ino.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.nodes.is_empty()
+        self.by_ino.is_empty()
     }
 
     /// Cached attributes of `ino` if younger than `ttl`: the node's own, else those of a valid
     /// listing of its directory (unless a change through the mount made them stale).
     pub fn fresh(&self, ino: u64, ttl: impl Fn(&FileAttrs) -> Duration) -> Option<FileAttrs> {
-        let n = self.nodes.get(&ino)?;
-        if let Some(at) = n.fetched {
-            if at.elapsed() < ttl(&n.attrs) {
-                return Some(n.attrs);
+        let s = self.slot(ino)?;
+        let n = &self.slots[s as usize];
+        if let Some(OwnAttrs {
+            attrs,
+            fetched: Some(at),
+        }) = n.own.as_deref()
+        {
+            if at.elapsed() < ttl(attrs) {
+                return Some(*attrs);
             }
         }
-        if n.unlinked {
+        if !n.linked || s == ROOT_SLOT {
             return None;
         }
-        let (dir, name) = split(&n.path)?;
-        let (stored, a, stale, age) = self.dirs.peek_entry(dir, name)?;
-        (stored == name && !stale && age < ttl(&a)).then_some(a)
+        let dir = self.path_of(n.parent);
+        let (stored, a, stale, age) = self.dirs.peek_entry(&dir, &n.name)?;
+        (stored == n.name && !stale && age < ttl(&a)).then_some(a)
     }
 
     /// Resolve a path typed in any letter case to the stored spelling of its last component,
@@ -212,7 +487,7 @@ impl InodeTable {
     /// Fresh attributes for `path` from the server (refreshing a stale listed entry), whether
     /// or not the kernel knows the node.
     pub fn refresh(&mut self, path: &str, attrs: FileAttrs) {
-        match self.by_path.get(path).copied() {
+        match self.ino_of(path) {
             Some(ino) => self.set_attrs(ino, attrs),
             None => {
                 if let Some((dir, name)) = split(path) {
@@ -234,13 +509,15 @@ impl InodeTable {
         open: &std::collections::HashSet<u64>,
     ) -> Result<Arc<Vec<crate::cache::Entry>>, Arc<Vec<crate::cache::Entry>>> {
         if !open.is_empty() {
-            for e in entries.iter_mut() {
-                if e.attrs().is_dir() {
-                    continue;
-                }
-                if let Some(ino) = self.by_path.get(&join(dir, e.name())) {
-                    if open.contains(ino) {
-                        e.set_stale();
+            if let Some(d) = self.slot_at(dir) {
+                for e in entries.iter_mut() {
+                    if e.attrs().is_dir() {
+                        continue;
+                    }
+                    if let Some(s) = self.child(d, e.name()) {
+                        if open.contains(&self.slots[s as usize].ino) {
+                            e.set_stale();
+                        }
                     }
                 }
             }
@@ -261,146 +538,170 @@ impl InodeTable {
         index != 0 && index != ROOT && index != self.root_index && index < GENERATED_BASE
     }
 
-    /// Record that `path` has `attrs` (from a lookup, create, mkdir or listing) and return its
-    /// inode number; `lookup` adds one to the kernel's lookup count.
+    /// Record that `path` has `attrs`, fetched from the server for it (a lookup, create or
+    /// mkdir), and return its inode number; `lookup` adds one to the kernel's lookup count.
     pub fn upsert(&mut self, path: &str, attrs: FileAttrs, lookup: bool) -> u64 {
-        if path.is_empty() {
-            let root = self.nodes.get_mut(&ROOT).expect("root");
-            root.attrs = attrs;
-            root.fetched = Some(Instant::now());
+        self.upsert_from(path, attrs, lookup, false)
+    }
+
+    /// [`Self::upsert`] for attributes that a cached listing gave (`readdirplus`, a lookup
+    /// answered from the caches): the node keeps no copy when the listing holds them.
+    pub fn upsert_listed(&mut self, path: &str, attrs: FileAttrs, lookup: bool) -> u64 {
+        self.upsert_from(path, attrs, lookup, true)
+    }
+
+    fn upsert_from(&mut self, path: &str, attrs: FileAttrs, lookup: bool, listed: bool) -> u64 {
+        let Some((dir, name)) = split(path) else {
+            self.set_own(ROOT_SLOT, attrs);
             return ROOT;
-        }
-        if let Some((dir, name)) = split(path) {
-            self.dirs.upsert(dir, name, attrs);
-        }
-        let index = attrs.index_number;
-        if let Some(ino) = self.by_path.get(path).copied() {
-            let n = self.nodes.get_mut(&ino).expect("by_path points at a node");
-            // Same file (or we never knew its id): keep the number the kernel already has.
-            if n.index == 0 || index == 0 || n.index == index {
-                if n.index == 0 {
-                    n.index = index;
-                }
-                n.attrs = attrs;
-                n.fetched = Some(Instant::now());
-                n.lookups += lookup as u64;
-                return ino;
-            }
-            // Another file now has this name (replaced behind our back).
-            n.unlinked = true;
-            self.by_path.remove(path);
-        }
-        let ino = if self.usable_index(index) {
-            index
-        } else {
-            self.next_generated += 1;
-            self.next_generated
         };
-        if let Some(n) = self.nodes.get_mut(&ino) {
-            // Known file seen under a new name (renamed on the server, or a hard link).
-            if n.path != path && self.by_path.get(&n.path) == Some(&ino) {
-                let old = n.path.clone();
-                // What the server said, not a change: cached listings stay as they are.
-                self.rename_nodes(&old, path);
-            }
-            let n = self.nodes.get_mut(&ino).expect("node");
-            n.path = path.to_string();
-            n.unlinked = false;
-            n.attrs = attrs;
-            n.fetched = Some(Instant::now());
-            n.lookups += lookup as u64;
+        let in_listing = if listed {
+            self.dirs.holds(dir, name, &attrs)
         } else {
-            self.nodes.insert(
-                ino,
-                Box::new(Node {
-                    path: path.to_string(),
-                    index,
-                    lookups: lookup as u64,
-                    attrs,
-                    fetched: Some(Instant::now()),
-                    unlinked: false,
-                }),
-            );
+            self.dirs.upsert(dir, name, attrs);
+            false
+        };
+        let index = attrs.index_number;
+        let found = self.slot_at(dir).and_then(|d| self.child(d, name));
+        let slot = match found {
+            // Same file (or we never knew its id): keep the number the kernel already has.
+            Some(s)
+                if {
+                    let n = &self.slots[s as usize];
+                    n.index == 0 || index == 0 || n.index == index
+                } =>
+            {
+                s
+            }
+            other => {
+                if let Some(s) = other {
+                    // Another file now has this name (replaced behind our back).
+                    self.detach_slot(s);
+                }
+                let ino = if self.usable_index(index) {
+                    index
+                } else {
+                    self.generate()
+                };
+                // After the detach above, which may have freed unused nodes of `dir`.
+                let dir_slot = self.dir_slot(dir);
+                match self.slot(ino) {
+                    // Known file seen under a new name (renamed on the server, or a hard
+                    // link): what the server said, not a change, so cached listings stay.
+                    Some(s) => {
+                        self.link(s, dir_slot, name);
+                        s
+                    }
+                    None => {
+                        let s = self.alloc(ino, index, dir_slot, name);
+                        self.link(s, dir_slot, name);
+                        s
+                    }
+                }
+            }
+        };
+        let n = &mut self.slots[slot as usize];
+        if n.index == 0 {
+            n.index = index;
         }
-        self.by_path.insert(path.to_string(), ino);
+        n.lookups = n.lookups.saturating_add(lookup as u32);
+        let ino = n.ino;
+        if !listed {
+            self.set_own(slot, attrs);
+        } else if in_listing {
+            self.slots[slot as usize].own = None;
+        } else {
+            let keep = n
+                .own
+                .as_ref()
+                .is_some_and(|o| o.attrs == attrs && o.fetched.is_some());
+            if !keep {
+                self.set_own(slot, attrs);
+            }
+        }
         ino
     }
 
     /// New attributes for a known inode (after getattr or setattr).
     pub fn set_attrs(&mut self, ino: u64, attrs: FileAttrs) {
-        if let Some(n) = self.nodes.get_mut(&ino) {
-            n.attrs = attrs;
-            n.fetched = Some(Instant::now());
-            if !n.unlinked {
-                if let Some((dir, name)) = split(&n.path) {
-                    self.dirs.upsert(dir, name, attrs);
-                }
+        let Some(s) = self.slot(ino) else {
+            return;
+        };
+        self.set_own(s, attrs);
+        if self.slots[s as usize].linked {
+            if let Some((dir, name)) = split(&self.path_of(s)) {
+                self.dirs.upsert(dir, name, attrs);
             }
         }
     }
 
     /// Mark the cached attributes stale (after a write through the mount).
     pub fn invalidate(&mut self, ino: u64) {
-        if let Some(n) = self.nodes.get_mut(&ino) {
-            n.fetched = None;
-            if !n.unlinked {
-                if let Some((dir, name)) = split(&n.path) {
-                    self.dirs.mark_stale(dir, name);
-                }
+        let Some(s) = self.slot(ino) else {
+            return;
+        };
+        let n = &mut self.slots[s as usize];
+        if let Some(o) = &mut n.own {
+            o.fetched = None;
+        }
+        if n.linked {
+            if let Some((dir, name)) = split(&self.path_of(s)) {
+                self.dirs.mark_stale(dir, name);
             }
         }
     }
 
     /// Invalidate the node at `path`, if known (a directory whose contents changed).
     pub fn invalidate_path(&mut self, path: &str) {
-        if let Some(ino) = self.by_path.get(path).copied() {
+        if let Some(ino) = self.ino_of(path) {
             self.invalidate(ino);
         }
     }
 
-    /// The kernel forgets `n` lookups; nodes at zero are dropped.
+    /// The kernel forgets `n` lookups; nodes at zero are dropped (once they have no children).
     pub fn forget(&mut self, ino: u64, n: u64) {
         if ino == ROOT {
             return;
         }
-        let Some(node) = self.nodes.get_mut(&ino) else {
+        let Some(s) = self.slot(ino) else {
             return;
         };
-        node.lookups = node.lookups.saturating_sub(n);
-        if node.lookups == 0 {
-            let node = self.nodes.remove(&ino).expect("node");
-            if self.by_path.get(&node.path) == Some(&ino) {
-                self.by_path.remove(&node.path);
-            }
+        let node = &mut self.slots[s as usize];
+        node.lookups = node.lookups.saturating_sub(n.min(u32::MAX as u64) as u32);
+        self.release_if_unused(s);
+    }
+
+    /// The linked node at `path` is no longer reachable by it.
+    fn detach(&mut self, path: &str) {
+        if let Some(s) = self.slot_at(path) {
+            self.detach_slot(s);
         }
     }
 
     /// The name at `path` is gone (unlink, rmdir, or replaced by a rename).
     pub fn remove_path(&mut self, path: &str) {
         self.forget_listed(path);
-        if let Some(ino) = self.by_path.remove(path) {
-            if let Some(n) = self.nodes.get_mut(&ino) {
-                n.unlinked = true;
-                n.fetched = None;
-            }
-        }
+        self.detach(path);
     }
 
-    /// Move a node to a hidden path (unlinked while open): reachable by inode, not by name.
+    /// Move a node to a hidden name in its directory (unlinked while open): reachable by
+    /// inode, not by name.
     pub fn hide(&mut self, path: &str, hidden: &str) {
         if let Some((dir, name)) = split(path) {
             self.dirs.remove(dir, name);
         }
-        if let Some(ino) = self.by_path.remove(path) {
-            if let Some(n) = self.nodes.get_mut(&ino) {
-                n.path = hidden.to_string();
-                n.unlinked = true;
-            }
+        if path.is_empty() {
+            return;
+        }
+        if let Some(s) = self.slot_at(path) {
+            self.unlink(s);
+            let hidden_name = split(hidden).map_or(hidden, |(_, n)| n);
+            self.slots[s as usize].name = CompactString::from(hidden_name);
         }
     }
 
-    /// `from` was renamed to `to`: whatever was at `to` is gone, and the node at `from` and every
-    /// descendant get their new paths.
+    /// `from` was renamed to `to`: whatever was at `to` is gone, and the node at `from` (its
+    /// descendants with it) gets the new path.
     pub fn rename(&mut self, from: &str, to: &str) {
         // The target may be known under another spelling (the server matches names
         // case-insensitively); the node at `from` itself is not replaced (`mv readme README`).
@@ -414,29 +715,31 @@ impl InodeTable {
         self.rename_nodes(from, to);
     }
 
-    /// Move the nodes at `from` and below to `to`; the caches of listings are not touched.
+    /// Move the node at `from` to `to`; the caches of listings are not touched.
     fn rename_nodes(&mut self, from: &str, to: &str) {
-        if let Some(ino) = self.by_path.remove(to) {
-            if let Some(n) = self.nodes.get_mut(&ino) {
-                n.unlinked = true;
-                n.fetched = None;
-            }
+        let Some((to_dir, to_name)) = split(to) else {
+            return;
+        };
+        let moving = self.slot_at(from).filter(|&s| s != ROOT_SLOT);
+        if let Some(s) = self.slot_at(to).filter(|&s| Some(s) != moving) {
+            self.detach_slot(s);
         }
-        let prefix = format!("{from}/");
-        let moved: Vec<(String, u64)> = self
-            .by_path
-            .iter()
-            .filter(|(p, _)| p.as_str() == from || p.starts_with(&prefix))
-            .map(|(p, i)| (p.clone(), *i))
-            .collect();
-        for (old, ino) in moved {
-            self.by_path.remove(&old);
-            let new = format!("{to}{}", &old[from.len()..]);
-            if let Some(n) = self.nodes.get_mut(&ino) {
-                n.path = new.clone();
-            }
-            self.by_path.insert(new, ino);
+        if let Some(s) = moving {
+            let d = self.dir_slot(to_dir);
+            self.link(s, d, to_name);
         }
+    }
+
+    /// Unlink the node at `s`; its attributes are stale, and it goes if nothing holds it.
+    fn detach_slot(&mut self, s: u32) {
+        if s == ROOT_SLOT {
+            return;
+        }
+        self.unlink(s);
+        if let Some(o) = &mut self.slots[s as usize].own {
+            o.fetched = None;
+        }
+        self.release_if_unused(s);
     }
 }
 
@@ -462,7 +765,7 @@ mod tests {
         });
         assert_eq!(t.upsert("a", file(500), true), 500);
         assert_eq!(t.upsert("a", file(500), true), 500);
-        assert_eq!(t.get(500).unwrap().lookups, 2);
+        assert_eq!(t.lookups(500), Some(2));
         // Collisions with the root are remapped; unknown ids are generated.
         let r = t.upsert("b", file(77), true);
         assert!(r != 77 && r != ROOT);
@@ -474,7 +777,7 @@ mod tests {
         assert_eq!(t.upsert("d", file(900), false), g);
         // A different file under a known name gets a new inode.
         assert_eq!(t.upsert("a", file(501), true), 501);
-        assert!(t.get(500).unwrap().unlinked);
+        assert!(t.info(500).unwrap().unlinked);
     }
 
     #[test]
@@ -493,16 +796,16 @@ mod tests {
         let other = t.upsert("e", file(12), true);
         t.upsert("e2", file(13), true);
         t.rename("d", "e");
-        assert_eq!(t.get(d).unwrap().path, "e");
-        assert_eq!(t.get(f).unwrap().path, "e/x/f");
+        assert_eq!(t.path(d).unwrap(), "e");
+        assert_eq!(t.path(f).unwrap(), "e/x/f");
         assert_eq!(t.ino_of("e/x/f"), Some(f));
         assert_eq!(t.ino_of("d/x/f"), None);
-        assert!(t.get(other).unwrap().unlinked);
+        assert!(t.info(other).unwrap().unlinked);
         t.forget(f, 1);
-        assert!(t.get(f).is_none());
+        assert!(t.path(f).is_none());
         assert_eq!(t.ino_of("e/x/f"), None);
         t.forget(ROOT, 5);
-        assert!(t.get(ROOT).is_some());
+        assert!(t.path(ROOT).is_some());
         assert_eq!(t.ino_of("e2"), Some(13));
     }
 
@@ -527,8 +830,7 @@ mod tests {
         assert_eq!(t.lookup_cached("d/nope", ttl), CachedLookup::Absent);
         assert_eq!(t.resolve("d/B"), "d/b");
         // getattr from the listing; a write makes it stale until fresh attributes arrive.
-        let i = t.upsert("d/mixed.txt", file(20), true);
-        t.nodes.get_mut(&i).unwrap().fetched = None;
+        let i = t.upsert_listed("d/mixed.txt", file(20), true);
         assert_eq!(t.fresh(i, ttl), Some(file(20)));
         t.invalidate(i);
         assert_eq!(t.fresh(i, ttl), None);
@@ -550,7 +852,7 @@ mod tests {
         assert_eq!(t.resolve("d/mixed.txt"), "d/Mixed.TXT");
         let b = t.upsert("d/b", file(21), true);
         t.rename("d/new", "d/B");
-        assert!(t.get(b).unwrap().unlinked);
+        assert!(t.info(b).unwrap().unlinked);
         assert_eq!(t.lookup_cached("d/new", ttl), CachedLookup::Absent);
         assert_eq!(t.resolve("d/b"), "d/B");
         t.remove_path("d/B");
@@ -563,6 +865,73 @@ mod tests {
             .is_ok());
         t.remove_path("d/sub");
         assert_eq!(t.dirs.listed("d/sub"), None);
+    }
+
+    #[test]
+    fn nodes_stay_while_children_need_them() {
+        let mut t = InodeTable::new(FileAttrs::default());
+        let dir = FileAttrs {
+            index_number: 10,
+            attributes: FILE_ATTRIBUTE_DIRECTORY,
+            ..Default::default()
+        };
+        let d = t.upsert("d", dir, true);
+        let f = t.upsert("d/f", file(11), true);
+        // Forgets come in any order: the parent stays while its child is known.
+        t.forget(d, 1);
+        assert_eq!(t.path(f).as_deref(), Some("d/f"));
+        assert_eq!(t.ino_of("d"), Some(d));
+        // A hidden file keeps a path, moves with its directory, and is not found by name.
+        t.hide("d/f", "d/.hidden-1");
+        assert_eq!(t.path(f).as_deref(), Some("d/.hidden-1"));
+        assert!(t.info(f).unwrap().unlinked);
+        assert_eq!(t.ino_of("d/f"), None);
+        t.rename("d", "e");
+        assert_eq!(t.path(f).as_deref(), Some("e/.hidden-1"));
+        // The last child's forget frees the parent too; slots are reused.
+        t.forget(f, 1);
+        assert_eq!(t.len(), 1);
+        assert_eq!(t.path(d), None);
+        let slots = t.slots.len();
+        t.upsert("a/b/c", file(12), true);
+        assert_eq!(t.path(12).as_deref(), Some("a/b/c"));
+        assert_eq!(t.slots.len(), slots + 1);
+        assert_eq!(t.len(), 4);
+    }
+
+    #[test]
+    fn a_node_is_64_bytes() {
+        assert_eq!(std::mem::size_of::<Node>(), 64);
+    }
+
+    #[test]
+    fn listed_attributes_are_not_copied() {
+        use crate::cache::Entry;
+        let mut t = InodeTable::with_dircache(
+            FileAttrs::default(),
+            DirCache::new(1000, Duration::from_secs(60)),
+        );
+        let ticket = t.dirs.begin("");
+        let listing = vec![Entry::new("a", file(20))];
+        assert!(t
+            .store_listing("", ticket, listing, Instant::now(), &Default::default())
+            .is_ok());
+        let a = t.upsert_listed("a", file(20), true);
+        assert!(t.slots[t.slot(a).unwrap() as usize].own.is_none());
+        let ttl = |_: &FileAttrs| Duration::from_secs(60);
+        assert_eq!(t.fresh(a, ttl), Some(file(20)));
+        assert_eq!(t.info(a).unwrap().attrs, Some(file(20)));
+        // Not in a listing (a directory too large to cache): the node keeps them.
+        let b = t.upsert_listed("b", file(21), true);
+        assert_eq!(t.fresh(b, ttl), Some(file(21)));
+        // Attributes from the server are the node's own.
+        let grown = FileAttrs {
+            size: 5,
+            ..file(20)
+        };
+        t.set_attrs(a, grown);
+        assert!(t.slots[t.slot(a).unwrap() as usize].own.is_some());
+        assert_eq!(t.fresh(a, ttl), Some(grown));
     }
 
     #[test]

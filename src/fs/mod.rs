@@ -54,7 +54,7 @@ use fuser::{Errno, FileAttr};
 use crate::client::{Client, FileAttrs};
 use attr::AttrConfig;
 use handles::Handles;
-use inode::InodeTable;
+use inode::{InodeTable, NodeInfo};
 
 /// Longest name component the mount accepts (SMB allows 255 UTF-16 units).
 pub const NAME_MAX: usize = 255;
@@ -196,10 +196,7 @@ impl Shared {
     }
 
     fn path(&self, ino: u64) -> Result<String, Errno> {
-        self.inodes()
-            .get(ino)
-            .map(|n| n.path.clone())
-            .ok_or(Errno::ENOENT)
+        self.inodes().path(ino).ok_or(Errno::ENOENT)
     }
 
     /// Server-side path of `name` in directory `parent`, in the letter case the server stores
@@ -300,11 +297,7 @@ impl Shared {
     async fn stat_ino(&self, ino: u64) -> Result<FileAttrs, Errno> {
         // Sizes and times must include writes still in flight.
         self.io.settle(ino).await;
-        let (path, unlinked) = {
-            let t = self.inodes();
-            let n = t.get(ino).ok_or(Errno::ENOENT)?;
-            (n.path.clone(), n.unlinked)
-        };
+        let NodeInfo { path, unlinked, .. } = self.inodes().info(ino).ok_or(Errno::ENOENT)?;
         let handle = if unlinked {
             self.handles().any_for(ino)
         } else {

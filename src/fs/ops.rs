@@ -17,7 +17,7 @@ use fuser::{
 use super::changes::SetAttr;
 use super::errno::errno;
 use super::handles::Handle;
-use super::inode::CachedLookup;
+use super::inode::{CachedLookup, InodeTable};
 use super::lease;
 use super::{names, Shared, Smb3Fs};
 use crate::client::OpenOptions;
@@ -751,9 +751,10 @@ impl Filesystem for Smb3Fs {
         let changed = epoch != self.s.watches.epoch();
         let dir_path = tryr!(reply, self.s.path(ino.0));
         let mut t = self.s.inodes();
-        let dir_attrs = t.get(ino.0).map(|n| n.attrs).unwrap_or_default();
+        let last = |t: &InodeTable, i: u64| t.info(i).and_then(|n| n.attrs);
+        let dir_attrs = last(&t, ino.0).unwrap_or_default();
         let parent_ino = t.ino_of(names::parent_of(&dir_path)).unwrap_or(1);
-        let parent_attrs = t.get(parent_ino).map(|n| n.attrs).unwrap_or(dir_attrs);
+        let parent_attrs = last(&t, parent_ino).unwrap_or(dir_attrs);
         let mut i = offset as usize;
         while i < entries.len() + 2 {
             let full = match i {
@@ -781,7 +782,7 @@ impl Filesystem for Smb3Fs {
                     let e = &entries[i - 2];
                     let attrs = e.attrs();
                     let path = names::join(&dir_path, e.name());
-                    let child = t.upsert(&path, attrs, true);
+                    let child = t.upsert_listed(&path, attrs, true);
                     let a = self.s.file_attr(child, &attrs);
                     let name = names::from_server(e.name(), self.s.cfg.map_names);
                     let ttl = if changed {
@@ -906,8 +907,9 @@ impl Filesystem for Smb3Fs {
         }
         let (path, listed) = {
             let t = self.s.inodes();
-            let n = tryr!(reply, t.get(ino.0).ok_or(Errno::ENOENT));
-            (n.path.clone(), t.listed_name(&n.path))
+            let path = tryr!(reply, t.path(ino.0).ok_or(Errno::ENOENT));
+            let listed = t.listed_name(&path);
+            (path, listed)
         };
         let map = self.s.cfg.map_names;
         let answer = move |reply: ReplyXattr, stored: &str| {
@@ -950,10 +952,12 @@ impl Filesystem for Smb3Fs {
         allowed!(self, req, reply);
         if mask.contains(AccessFlags::W_OK) {
             tryr!(reply, self.s.check_writable());
-            let ro =
-                self.s.inodes().get(ino.0).map(|n| {
-                    !n.attrs.is_dir() && n.attrs.attributes & FILE_ATTRIBUTE_READONLY != 0
-                });
+            let ro = self
+                .s
+                .inodes()
+                .info(ino.0)
+                .and_then(|n| n.attrs)
+                .map(|a| !a.is_dir() && a.attributes & FILE_ATTRIBUTE_READONLY != 0);
             if ro == Some(true) {
                 return reply.error(Errno::EACCES);
             }

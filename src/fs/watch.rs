@@ -516,7 +516,7 @@ impl Shared {
             let mut t = self.inodes();
             let dir_ino = t.ino_of(dir);
             for (name, path, r) in results {
-                let known = t.ino_of(&path).and_then(|i| t.get(i).map(|n| (i, n.index)));
+                let known = t.ino_of(&path).and_then(|i| t.index_of(i).map(|x| (i, x)));
                 let Some(r) = r else {
                     t.dirs.mark_stale(dir, name);
                     if let Some((ino, _)) = known {
