@@ -240,6 +240,23 @@ impl InodeTable {
         names.join("/")
     }
 
+    /// Whether the node at `slot` is one of the linked nodes that the path `dir` goes through
+    /// (the root excluded).
+    fn on_path(&self, dir: &str, slot: u32) -> bool {
+        if dir.is_empty() {
+            return false;
+        }
+        let mut s = ROOT_SLOT;
+        for name in dir.split('/') {
+            match self.child(s, name) {
+                Some(c) if c == slot => return true,
+                Some(c) => s = c,
+                None => return false,
+            }
+        }
+        false
+    }
+
     /// Make the node at `slot` reachable as `name` in `parent` (moving it if it was elsewhere).
     fn link(&mut self, slot: u32, parent: u32, name: &str) {
         self.unlink(slot);
@@ -583,16 +600,23 @@ impl InodeTable {
                 } else {
                     self.generate()
                 };
-                // After the detach above, which may have freed unused nodes of `dir`.
-                let dir_slot = self.dir_slot(dir);
                 match self.slot(ino) {
                     // Known file seen under a new name (renamed on the server, or a hard
                     // link): what the server said, not a change, so cached listings stay.
                     Some(s) => {
+                        if self.on_path(dir, s) {
+                            // We had this directory at a path above its new one (moved on the
+                            // server into a directory created there since): that path is not
+                            // it any more, and a node must not become its own ancestor.
+                            self.unlink(s);
+                        }
+                        // After the detaches above, which may have freed unused nodes of `dir`.
+                        let dir_slot = self.dir_slot(dir);
                         self.link(s, dir_slot, name);
                         s
                     }
                     None => {
+                        let dir_slot = self.dir_slot(dir);
                         let s = self.alloc(ino, index, dir_slot, name);
                         self.link(s, dir_slot, name);
                         s
@@ -725,8 +749,13 @@ impl InodeTable {
             self.detach_slot(s);
         }
         if let Some(s) = moving {
-            let d = self.dir_slot(to_dir);
-            self.link(s, d, to_name);
+            if self.on_path(to_dir, s) {
+                // Into itself: no server does that; forget the name rather than make a loop.
+                self.detach_slot(s);
+            } else {
+                let d = self.dir_slot(to_dir);
+                self.link(s, d, to_name);
+            }
         }
     }
 
@@ -897,6 +926,120 @@ mod tests {
         assert_eq!(t.path(12).as_deref(), Some("a/b/c"));
         assert_eq!(t.slots.len(), slots + 1);
         assert_eq!(t.len(), 4);
+    }
+
+    impl InodeTable {
+        /// Every structural invariant of the table; panics with the first one broken.
+        fn check(&self) {
+            let mut children = vec![0u32; self.slots.len()];
+            let mut live = 0;
+            for (s, n) in self.slots.iter().enumerate() {
+                let s = s as u32;
+                if n.ino == 0 {
+                    assert!(self.free.contains(&s), "slot {s} is neither used nor free");
+                    continue;
+                }
+                live += 1;
+                assert_eq!(self.slot(n.ino), Some(s), "by_ino of {}", n.ino);
+                if s != ROOT_SLOT {
+                    assert_ne!(self.slots[n.parent as usize].ino, 0, "parent of {s} freed");
+                    children[n.parent as usize] += 1;
+                    assert!(n.lookups > 0 || n.children > 0, "slot {s} is unused");
+                }
+                // No loops: the walk up reaches the root.
+                let mut up = s;
+                for _ in 0..=self.slots.len() {
+                    if up == ROOT_SLOT {
+                        break;
+                    }
+                    up = self.slots[up as usize].parent;
+                }
+                assert_eq!(up, ROOT_SLOT, "slot {s} is in a loop");
+                if n.linked {
+                    assert_eq!(self.child(n.parent, &n.name), Some(s), "by_name of {s}");
+                    // Below an unlinked directory a node is reachable by inode only.
+                    let mut up = n.parent;
+                    while up != ROOT_SLOT && self.slots[up as usize].linked {
+                        up = self.slots[up as usize].parent;
+                    }
+                    if up == ROOT_SLOT {
+                        assert_eq!(self.slot_at(&self.path_of(s)), Some(s), "path of {s}");
+                    }
+                }
+            }
+            for (s, n) in self.slots.iter().enumerate() {
+                if n.ino != 0 {
+                    assert_eq!(n.children, children[s], "children of slot {s}");
+                }
+            }
+            assert_eq!(self.by_ino.len(), live);
+            assert_eq!(self.free.len() + live, self.slots.len());
+            let linked = self.slots.iter().filter(|n| n.ino != 0 && n.linked).count();
+            assert_eq!(self.by_name.len(), linked);
+        }
+    }
+
+    /// Random sequences of the kernel's and the server's events keep the table consistent, and
+    /// the kernel's lookups decide what stays.
+    #[test]
+    fn random_operations_keep_the_table_consistent() {
+        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |n: usize| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            (rng % n as u64) as usize
+        };
+        let names = [
+            "a", "b", "c", "a/x", "a/y", "b/x", "a/x/p", "c/q/r", "B", "A/X",
+        ];
+        let dir = |index| FileAttrs {
+            index_number: index,
+            attributes: FILE_ATTRIBUTE_DIRECTORY,
+            ..Default::default()
+        };
+        for _round in 0..1000 {
+            let mut t = InodeTable::new(dir(7));
+            let mut held: Vec<u64> = Vec::new();
+            for _ in 0..60 {
+                let path = names[next(names.len())];
+                let other = names[next(names.len())];
+                match next(7) {
+                    0 | 1 => {
+                        let a = if next(2) == 0 {
+                            dir(100 + next(12) as u64)
+                        } else {
+                            file(0)
+                        };
+                        held.push(t.upsert(path, a, true));
+                    }
+                    2 if !held.is_empty() => {
+                        let ino = held.swap_remove(next(held.len()));
+                        t.forget(ino, 1);
+                    }
+                    3 => t.remove_path(path),
+                    4 => t.rename(path, other),
+                    5 => {
+                        let dir = split(path).map_or("", |(d, _)| d);
+                        t.hide(path, &join(dir, ".hidden"));
+                    }
+                    _ => {
+                        if let Some(ino) = t.ino_of(path) {
+                            t.set_attrs(ino, file(ino));
+                        }
+                    }
+                }
+                t.check();
+                for &ino in &held {
+                    assert!(t.path(ino).is_some(), "a held inode has a path");
+                }
+            }
+            for ino in held.drain(..) {
+                t.forget(ino, 1);
+            }
+            t.check();
+            assert_eq!(t.len(), 1, "only the root is left");
+        }
     }
 
     #[test]

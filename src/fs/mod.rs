@@ -241,9 +241,17 @@ impl Shared {
         }
     }
 
-    /// Register a name the kernel is about to learn (lookup, create, mkdir).
+    /// Register a name the kernel is about to learn (lookup, create, mkdir), with attributes
+    /// the server just sent for it.
     fn entry(&self, path: &str, a: FileAttrs) -> (Duration, FileAttr) {
         let ino = self.inodes().upsert(path, a, true);
+        (self.ttl(&a), self.file_attr(ino, &a))
+    }
+
+    /// [`Shared::entry`] for attributes from our caches (a lookup answered without a round
+    /// trip): the node copies none that a cached listing holds.
+    fn entry_cached(&self, path: &str, a: FileAttrs) -> (Duration, FileAttr) {
+        let ino = self.inodes().upsert_listed(path, a, true);
         (self.ttl(&a), self.file_attr(ino, &a))
     }
 

@@ -148,7 +148,7 @@ impl Filesystem for Smb3Fs {
             .lookup_cached(&path, |a| self.s.cfg.attr.ttl(a));
         let path = match cached {
             CachedLookup::Hit(stored, a) => {
-                let (ttl, attr) = self.s.entry(&stored, a);
+                let (ttl, attr) = self.s.entry_cached(&stored, a);
                 return reply.entry(&ttl, &attr, GEN);
             }
             CachedLookup::Absent => return reply.error(Errno::ENOENT),
