@@ -102,6 +102,44 @@ fn append_truncate_and_random_writes() {
     rw_model_round_trips(&local, &dir);
 }
 
+/// A write that continues the queued run but overlaps a write still in flight must not reach
+/// the server before it: in flight together, the server may apply them in either order. The big
+/// write is sent (8 MiB gathered) while the two small ones are queued behind it; without the
+/// ordering, the small run landed first and the big one overwrote it.
+#[test]
+fn a_write_overlapping_one_in_flight_lands_after_it() {
+    let (_srv, _m, local, dir) = setup("fs-order", "");
+    const MIB: usize = 1 << 20;
+    for round in 0..3u64 {
+        let name = format!("order-{round}");
+        let f = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(dir.join(&name))
+            .unwrap();
+        let big = pattern(8 * MIB, 10 + round);
+        f.write_all_at(&big, MIB as u64).unwrap();
+        let before = pattern(4096, 20 + round);
+        f.write_all_at(&before, (MIB - 4096) as u64).unwrap();
+        let into = pattern(64 << 10, 30 + round);
+        f.write_all_at(&into, MIB as u64).unwrap();
+        drop(f);
+        let mut model = vec![0u8; MIB - 4096];
+        model.extend_from_slice(&before);
+        model.extend_from_slice(&into);
+        model.extend_from_slice(&big[into.len()..]);
+        let on_server = fs::read(local.join(&name)).unwrap();
+        let first_diff = on_server.iter().zip(&model).position(|(a, b)| a != b);
+        assert_eq!(
+            (on_server.len(), first_diff),
+            (model.len(), None),
+            "round {round}"
+        );
+        assert!(fs::read(dir.join(&name)).unwrap() == model, "round {round}");
+    }
+}
+
 /// Append, random-offset writes (some past the end) and truncation through handles and by path
 /// leave a file equal to an in-memory model, through the mount and on the server.
 fn rw_model_round_trips(local: &Path, dir: &Path) {

@@ -319,8 +319,17 @@ impl FileIo {
         permit: &mut Option<OwnedSemaphorePermit>,
     ) -> bool {
         st.readahead.clear();
+        let range = (offset, offset + data.len() as u64);
+        // A write in flight that this one overlaps must land first, also when this one
+        // continues the gathered run: both in flight, the server may apply them in any order.
+        let blocked = |st: &InodeState| st.writes.iter().any(|w| overlaps(*w, range));
+        let blocked_now = blocked(st);
         if let Some(g) = st.gathered.as_mut() {
-            if g.file_id == file_id && g.range().1 == offset && g.len() + data.len() <= GATHER {
+            if !blocked_now
+                && g.file_id == file_id
+                && g.range().1 == offset
+                && g.len() + data.len() <= GATHER
+            {
                 g.buf.extend_from_slice(data);
                 g.permits.extend(permit.take());
                 if g.len() >= GATHER {
@@ -333,9 +342,8 @@ impl FileIo {
             let g = st.gathered.take().expect("checked above");
             self.dispatch(io, st, g);
         }
-        // Earlier overlapping writes must land first.
-        let range = (offset, offset + data.len() as u64);
-        if st.writes.iter().any(|w| overlaps(*w, range)) {
+        // Earlier overlapping writes (the run just sent among them) must land first.
+        if blocked(st) {
             return false;
         }
         let mut buf = Vec::with_capacity(HEADROOM + GATHER.max(data.len()));
