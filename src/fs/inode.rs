@@ -15,8 +15,8 @@
 //! when they came from the server for it alone (lookup, getattr, create, setattr). Attributes
 //! that a cached listing holds (`readdirplus`, lookups answered from a listing) are not copied:
 //! the listing answers for them ([`InodeTable::fresh`]). So `ls -l` of a directory of 500,000
-//! files, which gives the kernel an inode for every entry, costs about 90 bytes a node: the
-//! 64-byte node (an inline name of up to 24 bytes), 8 to 16 bytes of hash tables, and nothing
+//! files, which gives the kernel an inode for every entry, costs about 95 bytes a node: the
+//! 72-byte node (an inline name of up to 24 bytes), 8 to 16 bytes of hash tables, and nothing
 //! else for names that fit inline (`tests/dircache_mem.rs` measures it).
 //!
 //! The table also owns the directory cache ([`DirCache`]): every hook that learns of a change
@@ -38,6 +38,8 @@ pub const ROOT: u64 = 1;
 const GENERATED_BASE: u64 = 1 << 63;
 /// The root's slot; it is never freed.
 const ROOT_SLOT: u32 = 0;
+/// The unit of [`Node::listed_at`]: 10 ms, so a `u32` spans 497 days.
+const TICK: Duration = Duration::from_millis(10);
 
 /// Attributes fetched from the server for one node.
 #[derive(Debug, Clone, Copy)]
@@ -47,7 +49,7 @@ struct OwnAttrs {
     fetched: Option<Instant>,
 }
 
-/// One inode (64 bytes). A free slot has `ino == 0`.
+/// One inode (72 bytes). A free slot has `ino == 0`.
 #[derive(Debug)]
 struct Node {
     ino: u64,
@@ -61,6 +63,10 @@ struct Node {
     children: u32,
     /// Reachable by (parent, name): false once unlinked, replaced or hidden.
     linked: bool,
+    /// When the kernel was last given this node's attributes from a cached listing, in
+    /// [`TICK`]s since the table was made (0: never, or stale since). Those attributes count
+    /// as fetched then, as if the node kept a copy, though it keeps none.
+    listed_at: u32,
     /// Name in the parent, as stored on the server ("" for the root).
     name: CompactString,
     own: Option<Box<OwnAttrs>>,
@@ -75,6 +81,7 @@ impl Node {
             lookups: 0,
             children: 0,
             linked: false,
+            listed_at: 0,
             name: CompactString::default(),
             own: None,
         }
@@ -90,6 +97,8 @@ pub struct InodeTable {
     /// Slots of linked nodes by (parent slot, name).
     by_name: HashTable<u32>,
     hs: RandomState,
+    /// The zero of `listed_at`.
+    epoch: Instant,
     next_generated: u64,
     root_index: u64,
     /// Cached directory listings (see [`crate::cache`]).
@@ -153,6 +162,7 @@ impl InodeTable {
             by_ino: HashTable::new(),
             by_name: HashTable::new(),
             hs: RandomState::new(),
+            epoch: Instant::now(),
             next_generated: GENERATED_BASE,
             root_index: root_attrs.index_number,
             dirs: DirCache::new(crate::cache::DEFAULT_MAX_ENTRIES, Duration::from_secs(1)),
@@ -345,6 +355,19 @@ impl InodeTable {
         s
     }
 
+    /// Now, in [`TICK`]s since the table was made (at least 1).
+    fn now_ticks(&self) -> u32 {
+        let t = self.epoch.elapsed().as_millis() / TICK.as_millis();
+        t.clamp(1, u32::MAX as u128) as u32
+    }
+
+    /// How long ago `ticks` was (from [`Self::now_ticks`]).
+    fn since(&self, ticks: u32) -> Duration {
+        self.epoch
+            .elapsed()
+            .saturating_sub(TICK * ticks.saturating_sub(1))
+    }
+
     fn generate(&mut self) -> u64 {
         self.next_generated += 1;
         self.next_generated
@@ -429,7 +452,10 @@ impl InodeTable {
             return None;
         }
         let dir = self.path_of(n.parent);
-        let (stored, a, stale, age) = self.dirs.peek_entry(&dir, &n.name)?;
+        let (stored, a, stale, mut age) = self.dirs.peek_entry(&dir, &n.name)?;
+        if n.listed_at != 0 {
+            age = age.min(self.since(n.listed_at));
+        }
         (stored == n.name && !stale && age < ttl(&a)).then_some(a)
     }
 
@@ -632,8 +658,12 @@ impl InodeTable {
         let ino = n.ino;
         if !listed {
             self.set_own(slot, attrs);
+            self.slots[slot as usize].listed_at = 0;
         } else if in_listing {
-            self.slots[slot as usize].own = None;
+            let now = self.now_ticks();
+            let n = &mut self.slots[slot as usize];
+            n.own = None;
+            n.listed_at = now;
         } else {
             let keep = n
                 .own
@@ -668,6 +698,7 @@ impl InodeTable {
         if let Some(o) = &mut n.own {
             o.fetched = None;
         }
+        n.listed_at = 0;
         if n.linked {
             if let Some((dir, name)) = split(&self.path_of(s)) {
                 self.dirs.mark_stale(dir, name);
@@ -765,9 +796,11 @@ impl InodeTable {
             return;
         }
         self.unlink(s);
-        if let Some(o) = &mut self.slots[s as usize].own {
+        let n = &mut self.slots[s as usize];
+        if let Some(o) = &mut n.own {
             o.fetched = None;
         }
+        n.listed_at = 0;
         self.release_if_unused(s);
     }
 }
@@ -1043,8 +1076,8 @@ mod tests {
     }
 
     #[test]
-    fn a_node_is_64_bytes() {
-        assert_eq!(std::mem::size_of::<Node>(), 64);
+    fn a_node_is_72_bytes() {
+        assert_eq!(std::mem::size_of::<Node>(), 72);
     }
 
     #[test]
@@ -1064,6 +1097,19 @@ mod tests {
         let ttl = |_: &FileAttrs| Duration::from_secs(60);
         assert_eq!(t.fresh(a, ttl), Some(file(20)));
         assert_eq!(t.info(a).unwrap().attrs, Some(file(20)));
+        // Attributes of an old listing count from when the kernel was given them.
+        let ticket = t.dirs.begin("old");
+        let fetched = Instant::now() - Duration::from_secs(5);
+        let listing = vec![Entry::new("f", file(30))];
+        assert!(t
+            .store_listing("old", ticket, listing, fetched, &Default::default())
+            .is_ok());
+        let short = |_: &FileAttrs| Duration::from_secs(2);
+        assert!(t.dirs.peek_entry("old", "f").unwrap().3 >= Duration::from_secs(5));
+        let f = t.upsert_listed("old/f", file(30), true);
+        assert_eq!(t.fresh(f, short), Some(file(30)));
+        t.invalidate(f);
+        assert_eq!(t.fresh(f, short), None);
         // Not in a listing (a directory too large to cache): the node keeps them.
         let b = t.upsert_listed("b", file(21), true);
         assert_eq!(t.fresh(b, ttl), Some(file(21)));
