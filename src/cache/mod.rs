@@ -443,10 +443,16 @@ impl DirCache {
         self.peek(dir).map(|l| l.entries.len())
     }
 
-    /// Map every entry of the valid listing of `dir`.
-    pub fn map_entries<T>(&mut self, dir: &str, f: impl FnMut(&Entry) -> T) -> Option<Vec<T>> {
-        let l = self.get_mut(dir)?;
-        Some(l.entries.iter().map(f).collect())
+    /// The names of the entries of the valid listing of `dir` that satisfy `pred`.
+    pub fn names_where(&self, dir: &str, pred: impl Fn(&str) -> bool) -> Option<Vec<String>> {
+        let l = self.peek(dir)?;
+        Some(
+            l.entries
+                .iter()
+                .filter(|e| pred(&e.name))
+                .map(|e| e.name.to_string())
+                .collect(),
+        )
     }
 
     /// The valid listing of `dir` itself, shared (for a directory handle's snapshot).
@@ -750,11 +756,9 @@ mod tests {
         c.rename("d", "f0", "d", "F0");
         assert_eq!(found(c.lookup("d", "f0")).0, "F0");
         assert_eq!(
-            c.map_entries("d", |e| e.name().to_string())
+            c.names_where("d", |n| n.eq_ignore_ascii_case("f0"))
                 .unwrap()
-                .iter()
-                .filter(|n| n.eq_ignore_ascii_case("f0"))
-                .count(),
+                .len(),
             1
         );
         // Renaming a directory forgets the listings below it.

@@ -57,9 +57,15 @@ impl Shared {
     /// The text of the root's `user.smb3fs.status` attribute (`smb3fs status` prints it).
     pub(super) fn status_text(&self) -> String {
         let i = self.client.info();
+        let (inodes, own, cached, dirs) = {
+            let t = self.inodes();
+            (t.len(), t.own_attrs(), t.dirs.len(), t.dirs.dirs())
+        };
         format!(
             "server:    {}\nshare:     {}\ndialect:   {}\ncipher:    {}\nencrypted: {}\n\
-             signing:   {}\nsession:   {}\nwatches:   {}\nkept:      {}\n",
+             signing:   {}\nsession:   {}\nwatches:   {}\nkept:      {}\n\
+             inodes:    {inodes} ({own} with attributes of their own)\n\
+             dircache:  {cached} entries in {dirs} directories\n",
             self.cfg.server,
             i.share,
             i.dialect_name(),

@@ -434,6 +434,11 @@ impl InodeTable {
         self.by_ino.is_empty()
     }
 
+    /// Number of inodes that keep attributes of their own (see the module docs).
+    pub fn own_attrs(&self) -> usize {
+        self.slots.iter().filter(|n| n.own.is_some()).count()
+    }
+
     /// Cached attributes of `ino` if younger than `ttl`: the node's own, else those of a valid
     /// listing of its directory (unless a change through the mount made them stale).
     pub fn fresh(&self, ino: u64, ttl: impl Fn(&FileAttrs) -> Duration) -> Option<FileAttrs> {

@@ -28,8 +28,9 @@
 //! handler or a runtime worker: the kernel may hold locks the notification needs until we
 //! answer a request, and the answers come from the runtime.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::ffi::OsString;
+use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{channel, Sender};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -386,17 +387,6 @@ impl Shared {
     /// The watch of `dir` is armed: list it again and handle the differences from the cached
     /// listing (which predates the watch) as reported changes.
     async fn revalidate(self: &Arc<Self>, dir: &str) {
-        let mut fresh = HashMap::new();
-        let r = self
-            .client
-            .list_dir_with(dir, |batch| {
-                fresh.extend(batch.into_iter().map(|e| (e.name, e.attrs)));
-            })
-            .await;
-        if let Err(e) = r {
-            log::debug!("listing '{dir}' again under its new watch: {e}");
-            return self.overflow(dir);
-        }
         let differ = |a: &FileAttrs, b: &FileAttrs| {
             (
                 a.size,
@@ -412,31 +402,56 @@ impl Shared {
                 b.creation_time,
             ) || (a.index_number != 0 && b.index_number != 0 && a.index_number != b.index_number)
         };
-        let old = self
+        // Compared batch by batch with the cached listing, keeping only a hash of each name
+        // seen: a directory of 500,000 entries is not held twice (nor three times) meanwhile.
+        let hs = RandomState::new();
+        let mut seen: HashSet<u64> = HashSet::new();
+        let mut records = Vec::new();
+        let mut uncached = false;
+        let r = self
+            .client
+            .list_dir_with(dir, |batch| {
+                let t = self.inodes();
+                if uncached || t.dirs.listed(dir).is_none() {
+                    uncached = true;
+                    return;
+                }
+                for e in batch {
+                    seen.insert(hs.hash_one(&e.name));
+                    let action = match t.dirs.peek_entry(dir, &e.name) {
+                        Some((stored, a, ..)) if stored == e.name => {
+                            if !differ(&a, &e.attrs) {
+                                continue;
+                            }
+                            FILE_ACTION_MODIFIED
+                        }
+                        _ if names::is_hidden(&e.name) => continue,
+                        _ => FILE_ACTION_ADDED,
+                    };
+                    records.push(FileNotifyInformation {
+                        action,
+                        file_name: e.name,
+                    });
+                }
+            })
+            .await;
+        if let Err(e) = r {
+            log::debug!("listing '{dir}' again under its new watch: {e}");
+            return self.overflow(dir);
+        }
+        // No cached listing: nothing to correct.
+        if uncached {
+            return;
+        }
+        // Cached names the server no longer has.
+        let gone = self
             .inodes()
             .dirs
-            .map_entries(dir, |e| (e.name().to_string(), e.attrs()));
-        // No cached listing: nothing to correct.
-        let Some(old) = old else { return };
-        let mut records = Vec::new();
-        for (name, a) in &old {
-            if fresh.get(name).is_none_or(|f| differ(a, f)) {
-                records.push(FileNotifyInformation {
-                    action: FILE_ACTION_MODIFIED,
-                    file_name: name.clone(),
-                });
-            }
-        }
-        let old: HashSet<String> = old.into_iter().map(|(n, _)| n).collect();
-        for name in fresh
-            .keys()
-            .filter(|n| !old.contains(*n) && !names::is_hidden(n))
-        {
-            records.push(FileNotifyInformation {
-                action: FILE_ACTION_ADDED,
-                file_name: name.clone(),
-            });
-        }
+            .names_where(dir, |n| !seen.contains(&hs.hash_one(n)));
+        records.extend(gone.into_iter().flatten().map(|n| FileNotifyInformation {
+            action: FILE_ACTION_MODIFIED,
+            file_name: n,
+        }));
         if !records.is_empty() {
             log::debug!("'{dir}': {} changes before its watch", records.len());
             self.changed(dir, records).await;
