@@ -304,3 +304,35 @@ fn directory_larger_than_the_cache_is_listed_completely() {
     assert!(names(&mdir).contains("late"));
     assert!(fs::metadata(mdir.join("LATE")).is_ok());
 }
+
+/// `ls -l` of a cached directory gives the kernel an inode for every file; the daemon keeps no
+/// copy of the attributes the cached listing holds (what makes 500,000 of them fit).
+#[test]
+fn ls_l_of_a_cached_listing_copies_no_attributes() {
+    let (srv, m, local, dir) = setup("dc-own", "actimeo=60");
+    const FILES: usize = 300;
+    for i in 0..FILES {
+        server_write(&srv, &local.join(format!("f{i:03}")), b"x");
+    }
+    let status_counts = || {
+        let status = getfattr(&m.mp, "user.smb3fs.status").unwrap();
+        let line = status
+            .lines()
+            .find_map(|l| l.strip_prefix("inodes:"))
+            .unwrap_or_else(|| panic!("no inodes line in {status}"))
+            .to_string();
+        // "    N (M with attributes of their own)"
+        let nums: Vec<usize> = line
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|s| !s.is_empty())
+            .map(|s| s.parse().unwrap())
+            .collect();
+        (nums[0], nums[1])
+    };
+    let (before, _) = status_counts();
+    let (_, out) = timed_ls(&dir, "-l");
+    assert_eq!(String::from_utf8_lossy(&out).lines().count(), FILES + 1);
+    let (inodes, own) = status_counts();
+    assert!(inodes >= before + FILES, "{before} -> {inodes}");
+    assert!(own < 10, "{own} of {inodes} inodes copied their attributes");
+}
