@@ -823,6 +823,14 @@ mod tests {
         }
     }
 
+    /// A table whose directory cache keeps listings for a minute.
+    fn cached_table() -> InodeTable {
+        InodeTable::with_dircache(
+            FileAttrs::default(),
+            DirCache::new(1000, Duration::from_secs(60)),
+        )
+    }
+
     #[test]
     fn server_ids_become_inode_numbers() {
         let mut t = InodeTable::new(FileAttrs {
@@ -879,10 +887,7 @@ mod tests {
     #[test]
     fn hooks_keep_the_directory_cache_coherent() {
         use crate::cache::Entry;
-        let mut t = InodeTable::with_dircache(
-            FileAttrs::default(),
-            DirCache::new(1000, Duration::from_secs(60)),
-        );
+        let mut t = cached_table();
         let ticket = t.dirs.begin("d");
         let listing = vec![Entry::new("mixed.txt", file(20)), Entry::new("b", file(21))];
         assert!(t
@@ -1088,10 +1093,7 @@ mod tests {
     #[test]
     fn listed_attributes_are_not_copied() {
         use crate::cache::Entry;
-        let mut t = InodeTable::with_dircache(
-            FileAttrs::default(),
-            DirCache::new(1000, Duration::from_secs(60)),
-        );
+        let mut t = cached_table();
         let ticket = t.dirs.begin("");
         let listing = vec![Entry::new("a", file(20))];
         assert!(t
