@@ -513,15 +513,13 @@ impl DirCache {
         }
     }
 
-    /// Whether the valid listing of `dir` has `name`, spelled so, with `attrs`, not stale.
-    pub fn holds(&self, dir: &str, name: &str, attrs: &FileAttrs) -> bool {
-        let Some(l) = self.peek(dir) else {
-            return false;
-        };
-        l.find(&self.hs, name).is_some_and(|i| {
-            let e = &l.entries[i];
-            &*e.name == name && !e.attrs.stale && e.attrs.get() == *attrs
-        })
+    /// Whether the valid listing of `dir` has `name`, spelled so, with `attrs`, not stale
+    /// (`Some(true)`), or has it otherwise: stale, or with other attributes (`Some(false)`);
+    /// `None` when there is no valid listing or it has no such name.
+    pub fn holds(&self, dir: &str, name: &str, attrs: &FileAttrs) -> Option<bool> {
+        let l = self.peek(dir)?;
+        let e = &l.entries[l.find(&self.hs, name)?];
+        (&*e.name == name).then(|| !e.attrs.stale && e.attrs.get() == *attrs)
     }
 
     /// `name` in `dir` changed through the mount (a write): its cached attributes are stale.

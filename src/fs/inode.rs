@@ -368,6 +368,25 @@ impl InodeTable {
             .saturating_sub(TICK * ticks.saturating_sub(1))
     }
 
+    /// Give the node at `slot` the inode number `ino`, if no other node has it.
+    fn renumber(&mut self, slot: u32, ino: u64) {
+        if self.slot(ino).is_some() {
+            return;
+        }
+        let old = self.slots[slot as usize].ino;
+        if let Ok(e) = self
+            .by_ino
+            .find_entry(ino_hash(&self.hs, old), |&s| s == slot)
+        {
+            e.remove();
+        }
+        self.slots[slot as usize].ino = ino;
+        let (hs, slots) = (&self.hs, &self.slots);
+        self.by_ino.insert_unique(ino_hash(hs, ino), slot, |&s| {
+            ino_hash(hs, slots[s as usize].ino)
+        });
+    }
+
     fn generate(&mut self) -> u64 {
         self.next_generated += 1;
         self.next_generated
@@ -607,7 +626,7 @@ impl InodeTable {
             self.dirs.holds(dir, name, &attrs)
         } else {
             self.dirs.upsert(dir, name, attrs);
-            false
+            None
         };
         let index = attrs.index_number;
         let found = self.slot_at(dir).and_then(|d| self.child(d, name));
@@ -655,6 +674,12 @@ impl InodeTable {
                 }
             }
         };
+        let n = &self.slots[slot as usize];
+        if n.index == 0 && n.lookups == 0 && n.ino >= GENERATED_BASE && self.usable_index(index) {
+            // A directory made up for a path (see `dir_slot`) whose id we learn now: the kernel
+            // never got its made-up number, so it takes the server's, unless that is taken.
+            self.renumber(slot, index);
+        }
         let n = &mut self.slots[slot as usize];
         if n.index == 0 {
             n.index = index;
@@ -664,11 +689,22 @@ impl InodeTable {
         if !listed {
             self.set_own(slot, attrs);
             self.slots[slot as usize].listed_at = 0;
-        } else if in_listing {
+        } else if in_listing == Some(true) {
             let now = self.now_ticks();
             let n = &mut self.slots[slot as usize];
             n.own = None;
             n.listed_at = now;
+        } else if in_listing == Some(false) {
+            // The cached listing knows better (the entry changed since, or is stale after a
+            // write): these attributes are kept as the last known, not as fresh ones.
+            let n = &mut self.slots[slot as usize];
+            n.listed_at = 0;
+            if n.own.is_none() {
+                n.own = Some(Box::new(OwnAttrs {
+                    attrs,
+                    fetched: None,
+                }));
+            }
         } else {
             let keep = n
                 .own
@@ -1083,6 +1119,39 @@ mod tests {
             t.check();
             assert_eq!(t.len(), 1, "only the root is left");
         }
+    }
+
+    #[test]
+    fn a_made_up_directory_takes_the_servers_id() {
+        let mut t = InodeTable::new(FileAttrs::default());
+        t.upsert("a/b", file(11), true);
+        let dir = FileAttrs {
+            index_number: 300,
+            attributes: FILE_ATTRIBUTE_DIRECTORY,
+            ..Default::default()
+        };
+        assert_eq!(t.upsert("a", dir, true), 300);
+        assert_eq!(t.path(300).as_deref(), Some("a"));
+        assert_eq!(t.path(11).as_deref(), Some("a/b"));
+        t.check();
+    }
+
+    #[test]
+    fn a_snapshot_from_before_a_write_is_not_fresh_again() {
+        use crate::cache::Entry;
+        let mut t = cached_table();
+        let ticket = t.dirs.begin("");
+        let listing = vec![Entry::new("f", file(40))];
+        assert!(t
+            .store_listing("", ticket, listing, Instant::now(), &Default::default())
+            .is_ok());
+        let f = t.upsert_listed("f", file(40), true);
+        t.invalidate(f);
+        // An open directory handle's snapshot still has the old attributes.
+        t.upsert_listed("f", file(40), true);
+        let ttl = |_: &FileAttrs| Duration::from_secs(60);
+        assert_eq!(t.fresh(f, ttl), None);
+        assert_eq!(t.info(f).unwrap().attrs, Some(file(40)));
     }
 
     #[test]

@@ -20,6 +20,7 @@ use super::handles::Handle;
 use super::inode::{CachedLookup, InodeTable};
 use super::lease;
 use super::{names, Shared, Smb3Fs};
+use crate::client::FileAttrs;
 use crate::client::OpenOptions;
 use crate::proto::create::{
     FileId, FILE_ATTRIBUTE_READONLY, FILE_CREATE, FILE_NON_DIRECTORY_FILE, FILE_OPEN_IF,
@@ -752,7 +753,11 @@ impl Filesystem for Smb3Fs {
         let dir_path = tryr!(reply, self.s.path(ino.0));
         let mut t = self.s.inodes();
         let last = |t: &InodeTable, i: u64| t.info(i).and_then(|n| n.attrs);
-        let dir_attrs = last(&t, ino.0).unwrap_or_default();
+        // Unknown (from a listing that has gone since): still a directory.
+        let dir_attrs = last(&t, ino.0).unwrap_or(FileAttrs {
+            attributes: crate::proto::create::FILE_ATTRIBUTE_DIRECTORY,
+            ..Default::default()
+        });
         let parent_ino = t.ino_of(names::parent_of(&dir_path)).unwrap_or(1);
         let parent_attrs = last(&t, parent_ino).unwrap_or(dir_attrs);
         let mut i = offset as usize;
@@ -952,14 +957,22 @@ impl Filesystem for Smb3Fs {
         allowed!(self, req, reply);
         if mask.contains(AccessFlags::W_OK) {
             tryr!(reply, self.s.check_writable());
-            let ro = self
-                .s
-                .inodes()
-                .info(ino.0)
-                .and_then(|n| n.attrs)
-                .map(|a| !a.is_dir() && a.attributes & FILE_ATTRIBUTE_READONLY != 0);
-            if ro == Some(true) {
-                return reply.error(Errno::EACCES);
+            let read_only =
+                |a: &FileAttrs| !a.is_dir() && a.attributes & FILE_ATTRIBUTE_READONLY != 0;
+            let known = self.s.inodes().info(ino.0).and_then(|n| n.attrs);
+            match known {
+                Some(a) if read_only(&a) => return reply.error(Errno::EACCES),
+                Some(_) => {}
+                // Known only from a listing that has gone since: ask the server.
+                None => {
+                    return self.spawn(move |s| async move {
+                        match s.stat_ino(ino.0).await {
+                            Ok(a) if read_only(&a) => reply.error(Errno::EACCES),
+                            Ok(_) => reply.ok(),
+                            Err(e) => reply.error(e),
+                        }
+                    })
+                }
             }
         }
         reply.ok();
