@@ -859,6 +859,13 @@ mod tests {
         }
     }
 
+    /// Cache `entries` as the complete listing of `dir`, fetched at `fetched`.
+    fn store(t: &mut InodeTable, dir: &str, entries: Vec<crate::cache::Entry>, fetched: Instant) {
+        let ticket = t.dirs.begin(dir);
+        let stored = t.store_listing(dir, ticket, entries, fetched, &Default::default());
+        assert!(stored.is_ok());
+    }
+
     /// A table whose directory cache keeps listings for a minute.
     fn cached_table() -> InodeTable {
         InodeTable::with_dircache(
@@ -924,11 +931,12 @@ mod tests {
     fn hooks_keep_the_directory_cache_coherent() {
         use crate::cache::Entry;
         let mut t = cached_table();
-        let ticket = t.dirs.begin("d");
-        let listing = vec![Entry::new("mixed.txt", file(20)), Entry::new("b", file(21))];
-        assert!(t
-            .store_listing("d", ticket, listing, Instant::now(), &Default::default())
-            .is_ok());
+        store(
+            &mut t,
+            "d",
+            vec![Entry::new("mixed.txt", file(20)), Entry::new("b", file(21))],
+            Instant::now(),
+        );
         // Lookups in any case, positive and negative, from the listing.
         let ttl = |_: &FileAttrs| Duration::from_secs(60);
         assert_eq!(
@@ -1140,11 +1148,7 @@ mod tests {
     fn a_snapshot_from_before_a_write_is_not_fresh_again() {
         use crate::cache::Entry;
         let mut t = cached_table();
-        let ticket = t.dirs.begin("");
-        let listing = vec![Entry::new("f", file(40))];
-        assert!(t
-            .store_listing("", ticket, listing, Instant::now(), &Default::default())
-            .is_ok());
+        store(&mut t, "", vec![Entry::new("f", file(40))], Instant::now());
         let f = t.upsert_listed("f", file(40), true);
         t.invalidate(f);
         // An open directory handle's snapshot still has the old attributes.
@@ -1163,11 +1167,7 @@ mod tests {
     fn listed_attributes_are_not_copied() {
         use crate::cache::Entry;
         let mut t = cached_table();
-        let ticket = t.dirs.begin("");
-        let listing = vec![Entry::new("a", file(20))];
-        assert!(t
-            .store_listing("", ticket, listing, Instant::now(), &Default::default())
-            .is_ok());
+        store(&mut t, "", vec![Entry::new("a", file(20))], Instant::now());
         let a = t.upsert_listed("a", file(20), true);
         assert!(t.slots[t.slot(a).unwrap() as usize].own.is_none());
         let ttl = |_: &FileAttrs| Duration::from_secs(60);
