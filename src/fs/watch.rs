@@ -402,6 +402,10 @@ impl Shared {
                 b.creation_time,
             ) || (a.index_number != 0 && b.index_number != 0 && a.index_number != b.index_number)
         };
+        // No cached listing: nothing to correct, and no need to list.
+        if self.inodes().dirs.listed(dir).is_none() {
+            return;
+        }
         // Compared batch by batch with the cached listing, keeping only a hash of each name
         // seen: a directory of 500,000 entries is not held twice (nor three times) meanwhile.
         let hs = RandomState::new();
