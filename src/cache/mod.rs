@@ -422,6 +422,14 @@ impl DirCache {
         ))
     }
 
+    /// [`Self::peek_entry`] of the entry spelled exactly `name` (no name copied): its
+    /// attributes, whether they are stale, and the listing's age.
+    pub fn peek_exact(&self, dir: &str, name: &str) -> Option<(FileAttrs, bool, Duration)> {
+        let l = self.peek(dir)?;
+        let e = &l.entries[l.find(&self.hs, name)?];
+        (&*e.name == name).then(|| (e.attrs.get(), e.attrs.stale, l.fetched.elapsed()))
+    }
+
     /// The names of the stale entries of the valid listing of `dir`, or `None` when `dir` has
     /// no valid listing.
     pub fn stale_names(&mut self, dir: &str) -> Option<Vec<String>> {
@@ -511,15 +519,6 @@ impl DirCache {
                 }
             }
         }
-    }
-
-    /// Whether the valid listing of `dir` has `name`, spelled so, with `attrs`, not stale
-    /// (`Some(true)`), or has it otherwise: stale, or with other attributes (`Some(false)`);
-    /// `None` when there is no valid listing or it has no such name.
-    pub fn holds(&self, dir: &str, name: &str, attrs: &FileAttrs) -> Option<bool> {
-        let l = self.peek(dir)?;
-        let e = &l.entries[l.find(&self.hs, name)?];
-        (&*e.name == name).then(|| !e.attrs.stale && e.attrs.get() == *attrs)
     }
 
     /// `name` in `dir` changed through the mount (a write): its cached attributes are stale.

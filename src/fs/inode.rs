@@ -417,10 +417,7 @@ impl InodeTable {
         let path = self.path_of(s);
         let attrs = n.own.as_ref().map(|o| o.attrs).or_else(|| {
             let (dir, name) = split(&path)?;
-            self.dirs
-                .peek_entry(dir, name)
-                .filter(|(stored, ..)| stored == name)
-                .map(|(_, a, ..)| a)
+            self.dirs.peek_exact(dir, name).map(|(a, ..)| a)
         });
         Some(NodeInfo {
             unlinked: !n.linked && s != ROOT_SLOT,
@@ -476,11 +473,11 @@ impl InodeTable {
             return None;
         }
         let dir = self.path_of(n.parent);
-        let (stored, a, stale, mut age) = self.dirs.peek_entry(&dir, &n.name)?;
+        let (a, stale, mut age) = self.dirs.peek_exact(&dir, &n.name)?;
         if n.listed_at != 0 {
             age = age.min(self.since(n.listed_at));
         }
-        (stored == n.name && !stale && age < ttl(&a)).then_some(a)
+        (!stale && age < ttl(&a)).then_some(a)
     }
 
     /// Resolve a path typed in any letter case to the stored spelling of its last component,
@@ -623,7 +620,11 @@ impl InodeTable {
             return ROOT;
         };
         let in_listing = if listed {
-            self.dirs.holds(dir, name, &attrs)
+            // Whether the cached listing holds just these (Some(true)), or knows the name
+            // otherwise: stale, or with other attributes (Some(false)).
+            self.dirs
+                .peek_exact(dir, name)
+                .map(|(a, stale, _)| !stale && a == attrs)
         } else {
             self.dirs.upsert(dir, name, attrs);
             None

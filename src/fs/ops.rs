@@ -20,11 +20,10 @@ use super::handles::Handle;
 use super::inode::{CachedLookup, InodeTable};
 use super::lease;
 use super::{names, Shared, Smb3Fs};
-use crate::client::FileAttrs;
-use crate::client::OpenOptions;
+use crate::client::{FileAttrs, OpenOptions};
 use crate::proto::create::{
-    FileId, FILE_ATTRIBUTE_READONLY, FILE_CREATE, FILE_NON_DIRECTORY_FILE, FILE_OPEN_IF,
-    FILE_OVERWRITE_IF,
+    FileId, FILE_ATTRIBUTE_DIRECTORY, FILE_ATTRIBUTE_READONLY, FILE_CREATE,
+    FILE_NON_DIRECTORY_FILE, FILE_OPEN_IF, FILE_OVERWRITE_IF,
 };
 use crate::proto::NtStatus;
 
@@ -755,7 +754,7 @@ impl Filesystem for Smb3Fs {
         let last = |t: &InodeTable, i: u64| t.info(i).and_then(|n| n.attrs);
         // Unknown (from a listing that has gone since): still a directory.
         let dir_attrs = last(&t, ino.0).unwrap_or(FileAttrs {
-            attributes: crate::proto::create::FILE_ATTRIBUTE_DIRECTORY,
+            attributes: FILE_ATTRIBUTE_DIRECTORY,
             ..Default::default()
         });
         let parent_ino = t.ino_of(names::parent_of(&dir_path)).unwrap_or(1);

@@ -422,8 +422,8 @@ impl Shared {
                 }
                 for e in batch {
                     seen.insert(hs.hash_one(&e.name));
-                    let action = match t.dirs.peek_entry(dir, &e.name) {
-                        Some((stored, a, ..)) if stored == e.name => {
+                    let action = match t.dirs.peek_exact(dir, &e.name) {
+                        Some((a, ..)) => {
                             if !differ(&a, &e.attrs) {
                                 continue;
                             }
