@@ -477,7 +477,13 @@ fn daemon_mode_mounts_and_fusermount_ends_it() {
     let srv = server();
     let (_local, share_path) = srv.test_dir("fs-daemon");
     let (s, mp) = scratch_mount_point("daemon");
-    let out = daemon_mount(&srv, &mp, "");
+    // Given relative to the working directory, as people type it.
+    let out = daemon_mount_from(
+        &srv,
+        mp.parent().unwrap(),
+        Path::new(mp.file_name().unwrap()),
+        "",
+    );
     assert!(
         out.status.success(),
         "daemon mount failed: {}",
@@ -492,7 +498,8 @@ fn daemon_mode_mounts_and_fusermount_ends_it() {
         .find(|l| l.split(' ').nth(1) == mp.to_str())
         .expect("mount listed");
     assert_eq!(line.split(' ').nth(2), Some("fuse.smb3fs"), "{line}");
-    // And the kernel's read-ahead for it is the default rasize, 4 MiB, not FUSE's 128 KiB.
+    // And the kernel's read-ahead for it is the default rasize, 4 MiB, not FUSE's 128 KiB (it
+    // stayed 128 KiB when the mount point was relative).
     let info = fs::read_to_string("/proc/self/mountinfo").unwrap();
     let dev = info
         .lines()

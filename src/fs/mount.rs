@@ -96,7 +96,13 @@ pub fn helper_args(args: &[String]) -> Result<MountArgs, String> {
 }
 
 /// Run the mount command; returns the process exit status.
-pub fn run(args: MountArgs) -> i32 {
+pub fn run(mut args: MountArgs) -> i32 {
+    // The kernel records the mount point as an absolute path; finding our mount in
+    // /proc/self/mountinfo (its device for `rasize`, the unmount at exit) compares with it, and
+    // `ps` then shows which directory a daemon serves.
+    if let Ok(abs) = std::fs::canonicalize(&args.mountpoint) {
+        args.mountpoint = abs;
+    }
     let ready_fd = std::env::var(READY_FD_ENV)
         .ok()
         .and_then(|v| v.parse::<RawFd>().ok());

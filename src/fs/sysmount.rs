@@ -70,7 +70,6 @@ pub fn mount(mountpoint: &Path, req: &MountRequest<'_>) -> io::Result<OwnedFd> {
     Ok(fd)
 }
 
-/// Unmount `mountpoint`; lazily (MNT_DETACH) when it is busy.
 /// The device (`major:minor`) of the topmost mount on `mountpoint`, from /proc/self/mountinfo
 /// (which, unlike stat(2), sends nothing to a FUSE daemon that may no longer answer).
 pub fn mounted_device(mountpoint: &Path) -> Option<String> {
@@ -81,12 +80,12 @@ pub fn mounted_device(mountpoint: &Path) -> Option<String> {
         .filter_map(|l| {
             let f: Vec<&str> = l.split(' ').collect();
             // Field 5 is the mount point, with spaces and the like escaped as octal (\040).
-            let point = f.get(4)?.replace("\\040", " ").replace("\\011", "\t");
-            (Path::new(&point) == abs).then(|| f[2].to_string())
+            (Path::new(&unescape_mountinfo(f.get(4)?)) == abs).then(|| f[2].to_string())
         })
         .next()
 }
 
+/// Unmount `mountpoint`; lazily (MNT_DETACH) when it is busy.
 pub fn unmount(mountpoint: &Path) -> io::Result<()> {
     let target =
         CString::new(mountpoint.as_os_str().as_bytes()).map_err(|_| io::ErrorKind::InvalidInput)?;
@@ -111,16 +110,7 @@ pub fn unmount(mountpoint: &Path) -> io::Result<()> {
 /// daemon as 128 KiB requests; the backing device's `read_ahead_kb` in sysfs (root only) lifts
 /// that, and the kernel then sends requests of up to 1 MiB (`max_pages`).
 pub fn set_read_ahead(mountpoint: &Path, bytes: u64) -> io::Result<()> {
-    let info = std::fs::read_to_string("/proc/self/mountinfo")?;
-    let mp = mountpoint.to_string_lossy();
-    // Fields: id parent major:minor root mountpoint ... (the last match is the newest mount).
-    let dev = info
-        .lines()
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split(' ').collect();
-            (f.len() > 4 && unescape_mountinfo(f[4]) == mp).then(|| f[2].to_string())
-        })
-        .next_back()
+    let dev = mounted_device(mountpoint)
         .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "mount not in mountinfo"))?;
     std::fs::write(
         format!("/sys/class/bdi/{dev}/read_ahead_kb"),

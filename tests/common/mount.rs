@@ -74,8 +74,14 @@ pub fn unmount(mp: &Path) {
 /// Run `smb3fs mount` in daemon mode (it returns once the mount is ready, or with the error) on
 /// `mp`, with the credentials file and `extra` options.
 pub fn daemon_mount(srv: &Server, mp: &Path, extra: &str) -> std::process::Output {
+    daemon_mount_from(srv, Path::new("."), mp, extra)
+}
+
+/// [`daemon_mount`] run in the directory `cwd`, so that `mp` may be relative to it.
+pub fn daemon_mount_from(srv: &Server, cwd: &Path, mp: &Path, extra: &str) -> std::process::Output {
     let opts = format!("credentials={},{extra}", srv.credentials_file.display());
     Command::new(BIN)
+        .current_dir(cwd)
         .args(["mount", &srv.unc()])
         .arg(mp)
         .args(["-o", opts.trim_end_matches(',')])
