@@ -21,6 +21,8 @@
 #   BENCH_BIG_DIRS   sizes of the big directories, in entries (default "100000 500000"; the old
 #                    single-size BENCH_BIG_DIR is still read when BENCH_BIG_DIRS is unset)
 #   BENCH_REOPENS    opens of the file in "reopen" (default 50)
+#   BENCH_BIN        the smb3fs binary to measure, not built (default: build target/release/smb3fs;
+#                    to compare two commits, build each and run once with each binary)
 #
 # Measures (median of BENCH_RUNS runs each):
 #   io:  sequential write of a BENCH_SIZE_MB MiB file: dd bs=1M through the mount vs smbclient
@@ -90,8 +92,12 @@ if [[ -f scripts/deps.sh ]]; then
     source scripts/deps.sh
     if declare -F smb3fs_deps >/dev/null; then smb3fs_deps; fi
 fi
-cargo build --release --quiet
-bin=${CARGO_TARGET_DIR:-$PWD/target}/release/smb3fs
+if [[ -n ${BENCH_BIN:-} ]]; then
+    bin=$(realpath "$BENCH_BIN")
+else
+    cargo build --release --quiet
+    bin=${CARGO_TARGET_DIR:-$PWD/target}/release/smb3fs
+fi
 
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh

@@ -37,11 +37,14 @@ const GATHER: usize = 8 * 1024 * 1024;
 /// Bytes of write-behind data in flight per mount, at most.
 pub const WRITE_BEHIND_BYTES: usize = 64 * 1024 * 1024;
 /// One read-ahead request.
-const CHUNK: u32 = 4 * 1024 * 1024;
+const CHUNK: u32 = 1024 * 1024;
 /// How far ahead of the reader read-ahead runs.
 const WINDOW: u64 = 16 * 1024 * 1024;
 /// Largest read the kernel sends (the mount asks for 1 MiB).
 const MAX_KERNEL_IO: u64 = 1024 * 1024;
+/// How far behind a read the chunks are kept: as far as the "near" test of a sequential
+/// read reaches back.
+const KEEP_BEHIND: u64 = 4 * MAX_KERNEL_IO;
 /// Sequential reads seen on a handle before read-ahead starts.
 const SEQUENTIAL_AFTER: u32 = 2;
 /// How far behind a sequential stream its pages are dropped, unless `drop_behind=` says.
@@ -476,8 +479,10 @@ impl FileIo {
                 None
             } else {
                 drop_range = ra.dropped.advance(offset, self.drop_behind);
-                // Keep one chunk behind the reader for requests that arrive late.
-                let keep_from = offset.saturating_sub(CHUNK as u64);
+                // Keep what is behind the reader for requests that arrive late: the kernel's
+                // read-ahead requests are served in parallel, so the one at the window's start
+                // may come after those past it.
+                let keep_from = offset.saturating_sub(KEEP_BEHIND.max(CHUNK as u64));
                 while ra
                     .chunks
                     .front()
