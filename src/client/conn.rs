@@ -6,7 +6,7 @@
 //! more than the server allows. Messages ids are taken in order under a short lock.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -127,6 +127,40 @@ pub(crate) struct Connection {
     request_timeout_secs: AtomicU16,
     /// Where lease break notifications go, once someone listens ([`Connection::lease_breaks`]).
     lease_breaks: Mutex<Option<mpsc::UnboundedSender<LeaseBreakNotification>>>,
+    /// What has been sent, for `smb3fs status` (as `/proc/fs/cifs/Stats` counts for cifs).
+    counts: SentCounts,
+}
+
+/// Requests sent per command, and frames (round trips: a compound is one).
+#[derive(Default)]
+struct SentCounts {
+    by_command: [AtomicU64; Command::ALL.len()],
+    frames: AtomicU64,
+}
+
+/// A snapshot of [`SentCounts`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestCounts {
+    /// Requests per command, in [`Command::ALL`] order.
+    pub by_command: [u64; Command::ALL.len()],
+    pub frames: u64,
+}
+
+impl RequestCounts {
+    pub fn requests(&self) -> u64 {
+        self.by_command.iter().sum()
+    }
+
+    /// "create 3, close 3" for the commands sent at least once, in protocol order.
+    pub fn summary(&self) -> String {
+        Command::ALL
+            .iter()
+            .zip(self.by_command)
+            .filter(|(_, n)| *n > 0)
+            .map(|(c, n)| format!("{} {n}", command_name(*c).to_ascii_lowercase()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 impl Connection {
@@ -149,6 +183,7 @@ impl Connection {
             peer,
             request_timeout_secs: AtomicU16::new(request_timeout.as_secs().clamp(1, 65535) as u16),
             lease_breaks: Mutex::new(None),
+            counts: SentCounts::default(),
         });
         let reader_conn = Arc::clone(&conn);
         tokio::spawn(async move {
@@ -176,6 +211,15 @@ impl Connection {
 
     pub fn security(&self) -> Option<Arc<Security>> {
         self.security.read().unwrap().clone()
+    }
+
+    /// Requests sent so far.
+    pub fn request_counts(&self) -> RequestCounts {
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        RequestCounts {
+            by_command: std::array::from_fn(|i| load(&self.counts.by_command[i])),
+            frames: load(&self.counts.frames),
+        }
     }
 
     pub fn is_alive(&self) -> bool {
@@ -313,6 +357,12 @@ impl Connection {
             }
         }
 
+        for part in &parts {
+            if let Some(i) = Command::ALL.iter().position(|c| *c == part.command) {
+                self.counts.by_command[i].fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.counts.frames.fetch_add(1, Ordering::Relaxed);
         let security = self.security();
         let (frame, frame_start) = self.build_frame(
             parts,

@@ -11,7 +11,7 @@ mod session;
 
 use std::sync::Arc;
 
-pub use conn::PayloadBuf;
+pub use conn::{PayloadBuf, RequestCounts};
 pub use error::{ClientError, Result};
 pub use notify::Notify;
 pub use ops::{DirEntry, FileAttrs, FsStats, GrantedLease, OpenFile, OpenOptions, ReadData};
@@ -89,6 +89,11 @@ impl Client {
     /// False once the connection has been lost; every call then fails with `Disconnected`.
     pub fn is_connected(&self) -> bool {
         self.inner.conn.is_alive()
+    }
+
+    /// Requests sent on the connection so far.
+    pub fn request_counts(&self) -> RequestCounts {
+        self.inner.conn.request_counts()
     }
 
     pub fn max_read(&self) -> u32 {

@@ -286,6 +286,13 @@ const CLOSE_RELATED: CloseRequest = CloseRequest {
     file_id: RELATED_FILE_ID,
 };
 
+/// The attributes in a QUERY_INFO(FileAllInformation) response.
+fn all_attrs(resp: &Response, op: &'static str, path: &str) -> Result<FileAttrs> {
+    check(resp, op, path)?;
+    let q: QueryInfoResponse = decode(resp)?;
+    Ok(FileAttrs::from_all(&FileAllInformation::decode(&q.buffer)?))
+}
+
 fn check(resp: &Response, op: &'static str, path: &str) -> Result<()> {
     let status = resp.status();
     if status.is_success() {
@@ -326,7 +333,6 @@ impl Client {
         Ok(v)
     }
 
-    /// CREATE + QUERY_INFO(FileAllInformation) [+ CLOSE] in one round trip.
     /// CREATE + QUERY_INFO [+ CLOSE] in one round trip; fails if the CREATE does, and returns
     /// the QUERY_INFO response whatever its status.
     async fn create_and_query(
@@ -409,9 +415,7 @@ impl Client {
     /// Attributes through an open handle.
     pub async fn stat_handle(&self, file_id: FileId) -> Result<FileAttrs> {
         let resp = self.call_raw(&query_all_request(file_id), 0).await?;
-        check(&resp, "stat", "")?;
-        let q: QueryInfoResponse = decode(&resp)?;
-        Ok(FileAttrs::from_all(&FileAllInformation::decode(&q.buffer)?))
+        all_attrs(&resp, "stat", "")
     }
 
     /// Open or create; the handle stays open until [`Client::close`].
@@ -465,6 +469,8 @@ impl Client {
     }
 
     /// CREATE + SET_INFO + CLOSE in one round trip.
+    /// CREATE + SET_INFO [+ QUERY_INFO(FileAllInformation)] + CLOSE in one round trip; with
+    /// `query`, returns the attributes after the change.
     async fn set_info_path(
         &self,
         op: &'static str,
@@ -472,17 +478,21 @@ impl Client {
         o: &OpenOptions,
         class: u8,
         buffer: Vec<u8>,
-    ) -> Result<()> {
+        query: bool,
+    ) -> Result<Option<FileAttrs>> {
         let set = set_file_info_request(class, RELATED_FILE_ID, buffer);
-        let parts = vec![
+        let mut parts = vec![
             self.part(&create_request(path, o), false, 0),
             self.part(&set, true, 0),
-            self.part(&CLOSE_RELATED, true, 0),
         ];
+        if query {
+            parts.push(self.part(&query_all_request(RELATED_FILE_ID), true, 0));
+        }
+        parts.push(self.part(&CLOSE_RELATED, true, 0));
         let r = self.compound(parts).await?;
         check(&r[0], op, path)?;
         check(&r[1], op, path)?;
-        Ok(())
+        query.then(|| all_attrs(&r[2], op, path)).transpose()
     }
 
     async fn delete(&self, path: &str, directory: bool) -> Result<()> {
@@ -499,8 +509,9 @@ impl Client {
             delete_pending: true,
         }
         .encode(&mut buf);
-        self.set_info_path(op, path, &o, FILE_DISPOSITION_INFORMATION, buf)
+        self.set_info_path(op, path, &o, FILE_DISPOSITION_INFORMATION, buf, false)
             .await
+            .map(drop)
     }
 
     /// Delete a file (not a directory).
@@ -523,53 +534,77 @@ impl Client {
             file_name: smb_path(to),
         }
         .encode(&mut buf);
-        self.set_info_path("rename", from, &o, FILE_RENAME_INFORMATION, buf)
+        self.set_info_path("rename", from, &o, FILE_RENAME_INFORMATION, buf, false)
             .await
+            .map(drop)
     }
 
-    /// Set times and attributes by path. Zero fields are left unchanged.
-    pub async fn set_basic(&self, path: &str, basic: &FileBasicInformation) -> Result<()> {
+    /// Set times and attributes by path. Zero fields are left unchanged. Returns the attributes
+    /// after the change (queried in the same round trip).
+    pub async fn set_basic(&self, path: &str, basic: &FileBasicInformation) -> Result<FileAttrs> {
         let o =
             OpenOptions::read().access(FILE_WRITE_ATTRIBUTES | FILE_READ_ATTRIBUTES | SYNCHRONIZE);
         let mut buf = Vec::new();
         basic.encode(&mut buf);
-        self.set_info_path("set attributes", path, &o, FILE_BASIC_INFORMATION, buf)
+        self.set_info_path_stat("set attributes", path, &o, FILE_BASIC_INFORMATION, buf)
             .await
     }
 
-    /// Truncate or extend by path.
-    pub async fn set_size(&self, path: &str, size: u64) -> Result<()> {
+    /// Truncate or extend by path; returns the attributes after the change.
+    pub async fn set_size(&self, path: &str, size: u64) -> Result<FileAttrs> {
         let o = OpenOptions::read().access(FILE_WRITE_DATA | FILE_READ_ATTRIBUTES | SYNCHRONIZE);
         let mut buf = Vec::new();
         FileEndOfFileInformation { end_of_file: size }.encode(&mut buf);
-        self.set_info_path("truncate", path, &o, FILE_END_OF_FILE_INFORMATION, buf)
+        self.set_info_path_stat("truncate", path, &o, FILE_END_OF_FILE_INFORMATION, buf)
             .await
     }
 
+    async fn set_info_path_stat(
+        &self,
+        op: &'static str,
+        path: &str,
+        o: &OpenOptions,
+        class: u8,
+        buffer: Vec<u8>,
+    ) -> Result<FileAttrs> {
+        self.set_info_path(op, path, o, class, buffer, true)
+            .await?
+            .ok_or_else(|| ClientError::Unexpected(format!("no attributes after {op}")))
+    }
+
+    /// SET_INFO + QUERY_INFO(FileAllInformation) on an open handle in one round trip; returns
+    /// the attributes after the change.
     async fn set_info_handle(
         &self,
         op: &'static str,
         file_id: FileId,
         class: u8,
         buffer: Vec<u8>,
-    ) -> Result<()> {
+    ) -> Result<FileAttrs> {
         let set = set_file_info_request(class, file_id, buffer);
-        let resp = self.call_raw(&set, 0).await?;
-        check(&resp, op, "")
+        let parts = vec![
+            self.part(&set, false, 0),
+            self.part(&query_all_request(RELATED_FILE_ID), true, 0),
+        ];
+        let r = self.compound(parts).await?;
+        check(&r[0], op, "")?;
+        all_attrs(&r[1], op, "")
     }
 
+    /// Set times and attributes through an open handle; returns the attributes after.
     pub async fn set_basic_handle(
         &self,
         file_id: FileId,
         basic: &FileBasicInformation,
-    ) -> Result<()> {
+    ) -> Result<FileAttrs> {
         let mut buf = Vec::new();
         basic.encode(&mut buf);
         self.set_info_handle("set attributes", file_id, FILE_BASIC_INFORMATION, buf)
             .await
     }
 
-    pub async fn set_size_handle(&self, file_id: FileId, size: u64) -> Result<()> {
+    /// Truncate or extend through an open handle; returns the attributes after.
+    pub async fn set_size_handle(&self, file_id: FileId, size: u64) -> Result<FileAttrs> {
         let mut buf = Vec::new();
         FileEndOfFileInformation { end_of_file: size }.encode(&mut buf);
         self.set_info_handle("truncate", file_id, FILE_END_OF_FILE_INFORMATION, buf)

@@ -57,6 +57,7 @@ impl Shared {
     /// The text of the root's `user.smb3fs.status` attribute (`smb3fs status` prints it).
     pub(super) fn status_text(&self) -> String {
         let i = self.client.info();
+        let sent = self.client.request_counts();
         let (inodes, own, cached, dirs) = {
             let t = self.inodes();
             (t.len(), t.own_attrs(), t.dirs.len(), t.dirs.dirs())
@@ -65,7 +66,8 @@ impl Shared {
             "server:    {}\nshare:     {}\ndialect:   {}\ncipher:    {}\nencrypted: {}\n\
              signing:   {}\nsession:   {}\nwatches:   {}\nkept:      {}\n\
              inodes:    {inodes} ({own} with attributes of their own)\n\
-             dircache:  {cached} entries in {dirs} directories\n",
+             dircache:  {cached} entries in {dirs} directories\n\
+             requests:  {} in {} round trips ({})\n",
             self.cfg.server,
             i.share,
             i.dialect_name(),
@@ -79,6 +81,9 @@ impl Shared {
             },
             self.watches.active(),
             self.leases.deferred(),
+            sent.requests(),
+            sent.frames,
+            sent.summary(),
         )
     }
 
@@ -203,12 +208,15 @@ impl Shared {
         if unlinked && handle.is_none() {
             return Err(Errno::ENOENT);
         }
+        // Each change is answered with the attributes after it, in the same round trip.
+        let epoch = self.watches.epoch();
+        let mut after = None;
         if let Some(size) = a.size {
             let r = match handle {
                 Some(h) => self.client.set_size_handle(h.file_id, size).await,
                 None => self.client.set_size(&path, size).await,
             };
-            r.map_err(|e| errno(&e))?;
+            after = Some(r.map_err(|e| errno(&e))?);
         }
         let now = || super::attr::system_to_filetime(SystemTime::now());
         let time = |t: Option<TimeOrNow>| match t {
@@ -251,23 +259,32 @@ impl Shared {
                 Some(h) => self.client.set_basic_handle(h.file_id, &basic).await,
                 None => self.client.set_basic(&path, &basic).await,
             };
-            r.map_err(|e| errno(&e))?;
+            after = Some(r.map_err(|e| errno(&e))?);
         }
-        if !changes {
-            if let Some(a) = self.inodes().fresh(ino, |a| self.cfg.attr.ttl(a)) {
-                return Ok(a);
+        if let Some(fresh) = after {
+            // Unless a change notification came in meanwhile: these may predate it.
+            if epoch == self.watches.epoch() {
+                self.inodes().set_attrs(ino, fresh);
             }
+            return Ok(fresh);
         }
-        let fresh = match handle {
-            Some(h) => self
-                .client
-                .stat_handle(h.file_id)
-                .await
-                .map_err(|e| errno(&e))?,
-            None => return self.stat_ino(ino).await,
-        };
-        self.inodes().set_attrs(ino, fresh);
-        Ok(fresh)
+        // Nothing changed on the server (a chmod that keeps the read-only bit, a chown to the
+        // mount's own owner): what is known is still true.
+        if let Some(a) = self.inodes().fresh(ino, |a| self.cfg.attr.ttl(a)) {
+            return Ok(a);
+        }
+        match handle {
+            Some(h) => {
+                let fresh = self
+                    .client
+                    .stat_handle(h.file_id)
+                    .await
+                    .map_err(|e| errno(&e))?;
+                self.inodes().set_attrs(ino, fresh);
+                Ok(fresh)
+            }
+            None => self.stat_ino(ino).await,
+        }
     }
 
     pub(super) async fn list(
