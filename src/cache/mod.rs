@@ -24,7 +24,8 @@
 //! not cached (see [`DirCache::begin`]).
 //!
 //! Size: the cache holds at most `max_entries` entries in total (`dircache_max`, default
-//! 500,000) and evicts whole directories, least recently used first. A directory with more
+//! 500,000; an empty listing counts as one) and evicts whole directories, least recently used
+//! first. A directory with more
 //! entries than that is still listed (the open directory handle keeps its own snapshot) but is
 //! not cached.
 //!
@@ -251,6 +252,9 @@ pub enum Lookup {
 pub struct DirCache {
     dirs: LruCache<Box<str>, Listing>,
     total: usize,
+    /// Listings with no entries (directories made through the mount): each counts as one
+    /// entry against `max_entries`, so that they too are evicted.
+    empty: usize,
     max_entries: usize,
     ttl: Duration,
     hs: RandomState,
@@ -265,6 +269,7 @@ impl DirCache {
         DirCache {
             dirs: LruCache::unbounded(),
             total: 0,
+            empty: 0,
             max_entries,
             ttl,
             hs: RandomState::new(),
@@ -296,8 +301,21 @@ impl DirCache {
 
     fn drop_dir(&mut self, dir: &str) {
         if let Some(l) = self.dirs.pop(dir) {
-            self.total -= l.entries.len();
+            self.forgotten(&l);
         }
+    }
+
+    /// `l` has left the cache.
+    fn forgotten(&mut self, l: &Listing) {
+        self.total -= l.entries.len();
+        if l.entries.is_empty() {
+            self.empty -= 1;
+        }
+    }
+
+    /// What counts against `max_entries`: the entries, and one for each empty listing.
+    fn charged(&self) -> usize {
+        self.total + self.empty
     }
 
     /// The valid listing of `dir`, promoted in LRU order; an expired one is dropped.
@@ -316,9 +334,9 @@ impl DirCache {
     }
 
     fn evict_to(&mut self, max: usize) {
-        while self.total > max {
+        while self.charged() > max {
             match self.dirs.pop_lru() {
-                Some((_, l)) => self.total -= l.entries.len(),
+                Some((_, l)) => self.forgotten(&l),
                 None => break,
             }
         }
@@ -378,11 +396,15 @@ impl DirCache {
     ) -> bool {
         let unchanged = self.end(dir) == Some(ticket);
         self.drop_dir(dir);
-        if !unchanged || self.max_entries == 0 || entries.len() > self.max_entries {
+        let charge = entries.len().max(1);
+        if !unchanged || charge > self.max_entries {
             return false;
         }
-        self.evict_to(self.max_entries - entries.len());
+        self.evict_to(self.max_entries - charge);
         self.total += entries.len();
+        if entries.is_empty() {
+            self.empty += 1;
+        }
         let l = Listing::build(&self.hs, entries, fetched);
         self.dirs.put(dir.into(), l);
         true
@@ -511,9 +533,13 @@ impl DirCache {
                 }
             }
             None => {
+                let was_empty = l.entries.is_empty();
                 l.push(&hs, Entry::new(name, attrs));
+                if was_empty {
+                    self.empty -= 1;
+                }
                 self.total += 1;
-                if self.total > self.max_entries {
+                if self.charged() > self.max_entries {
                     // This listing is the most recently used: others go first.
                     self.evict_to(self.max_entries);
                 }
@@ -539,6 +565,9 @@ impl DirCache {
         let l = self.dirs.peek_mut(dir)?;
         let i = l.find(hs, name)?;
         let e = l.remove(hs, i);
+        if l.entries.is_empty() {
+            self.empty += 1;
+        }
         self.total -= 1;
         Some(e)
     }
@@ -648,6 +677,31 @@ mod tests {
     fn compact() {
         assert_eq!(std::mem::size_of::<CompactAttrs>(), 64);
         assert_eq!(std::mem::size_of::<Entry>(), 88);
+    }
+
+    /// Empty listings (directories made through the mount) count against the limit, so any
+    /// number of them cannot grow the cache without bound.
+    #[test]
+    fn empty_listings_count_and_are_evicted() {
+        let mut c = cache(10);
+        for i in 0..30 {
+            assert!(fill(&mut c, &format!("e{i}"), &[]));
+        }
+        assert_eq!(c.dirs(), 10);
+        assert_eq!((c.len(), c.charged()), (0, 10));
+        assert_eq!(c.lookup("e29", "x"), Lookup::Absent);
+        assert_eq!(c.lookup("e0", "x"), Lookup::Uncached);
+        // A listing that fills is charged its entries (a second one evicts the oldest empty
+        // listing); emptied again, it is charged one.
+        c.upsert("e29", "a", a(1, 1));
+        assert_eq!((c.len(), c.charged(), c.dirs()), (1, 10, 10));
+        c.upsert("e29", "b", a(2, 2));
+        assert_eq!((c.len(), c.charged(), c.dirs()), (2, 10, 9));
+        assert!(c.remove("e29", "a").is_some());
+        assert!(c.remove("e29", "b").is_some());
+        assert_eq!((c.len(), c.charged(), c.dirs()), (0, 9, 9));
+        c.remove_tree("");
+        assert_eq!((c.dirs(), c.charged()), (0, 0));
     }
 
     #[test]

@@ -492,7 +492,14 @@ impl Client {
         let r = self.compound(parts).await?;
         check(&r[0], op, path)?;
         check(&r[1], op, path)?;
-        query.then(|| all_attrs(&r[2], op, path)).transpose()
+        if !query {
+            return Ok(None);
+        }
+        match all_attrs(&r[2], op, path) {
+            Ok(a) => Ok(Some(a)),
+            // The change is made; only its answer is missing.
+            Err(_) => self.stat(path).await.map(Some),
+        }
     }
 
     async fn delete(&self, path: &str, directory: bool) -> Result<()> {
@@ -582,13 +589,19 @@ impl Client {
         buffer: Vec<u8>,
     ) -> Result<FileAttrs> {
         let set = set_file_info_request(class, file_id, buffer);
+        // Related, so the server runs them in order; the QUERY_INFO names the handle itself,
+        // since some servers (ksmbd) take a related FileId only from a preceding CREATE.
         let parts = vec![
             self.part(&set, false, 0),
-            self.part(&query_all_request(RELATED_FILE_ID), true, 0),
+            self.part(&query_all_request(file_id), true, 0),
         ];
         let r = self.compound(parts).await?;
         check(&r[0], op, "")?;
-        all_attrs(&r[1], op, "")
+        match all_attrs(&r[1], op, "") {
+            Ok(a) => Ok(a),
+            // The change is made; only its answer is missing.
+            Err(_) => self.stat_handle(file_id).await,
+        }
     }
 
     /// Set times and attributes through an open handle; returns the attributes after.

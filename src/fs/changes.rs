@@ -218,6 +218,14 @@ impl Shared {
             };
             after = Some(r.map_err(|e| errno(&e))?);
         }
+        // A failure after the size changed: what is cached is no longer true.
+        let sized = after.is_some();
+        let failed = |e: &crate::client::ClientError| {
+            if sized {
+                self.inodes().invalidate(ino);
+            }
+            errno(e)
+        };
         let now = || super::attr::system_to_filetime(SystemTime::now());
         let time = |t: Option<TimeOrNow>| match t {
             None => 0,
@@ -259,12 +267,15 @@ impl Shared {
                 Some(h) => self.client.set_basic_handle(h.file_id, &basic).await,
                 None => self.client.set_basic(&path, &basic).await,
             };
-            after = Some(r.map_err(|e| errno(&e))?);
+            after = Some(r.map_err(|e| failed(&e))?);
         }
         if let Some(fresh) = after {
-            // Unless a change notification came in meanwhile: these may predate it.
+            // Unless a change notification came in meanwhile: these may predate it, and what
+            // was cached before the change certainly does.
             if epoch == self.watches.epoch() {
                 self.inodes().set_attrs(ino, fresh);
+            } else {
+                self.inodes().invalidate(ino);
             }
             return Ok(fresh);
         }

@@ -18,6 +18,17 @@ use crate::cache::Entry;
 const MAX_STAT_REFRESH: usize = 64;
 
 impl Shared {
+    /// The directory at `path` was just created through the mount (the request went out at
+    /// `sent`), so it was empty then: its listing is known without asking. The names a program
+    /// then looks up in it before creating them (tar, cp -r, rsync, git checkout) are answered
+    /// as absent from the cache, within the same `actimeo` as any listing; what the mount
+    /// creates there is added to it.
+    pub(super) fn made_empty_dir(&self, path: &str, sent: Instant) {
+        let mut t = self.inodes();
+        let ticket = t.dirs.begin(path);
+        t.dirs.insert(path, ticket, Vec::new(), sent);
+    }
+
     /// Fetch fresh attributes of the stale entries of `dir`'s valid listing. Returns false when
     /// there is no valid listing (any more) to serve from.
     async fn refresh_stale(&self, dir: &str) -> bool {

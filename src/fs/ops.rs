@@ -3,7 +3,7 @@
 
 use std::ffi::OsStr;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use futures::future::join_all;
 
@@ -297,9 +297,11 @@ impl Filesystem for Smb3Fs {
         tryr!(reply, self.s.check_writable());
         let path = tryr!(reply, self.s.child(parent.0, name));
         self.spawn(|s| async move {
+            let sent = Instant::now();
             match s.client.mkdir(&path).await {
                 Ok(a) => {
                     s.inodes().invalidate(parent.0);
+                    s.made_empty_dir(&path, sent);
                     let (ttl, attr) = s.entry(&path, a);
                     reply.entry(&ttl, &attr, GEN)
                 }
