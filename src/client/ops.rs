@@ -468,7 +468,6 @@ impl Client {
         Ok(self.create_query("mkdir", path, &o, true).await?.1)
     }
 
-    /// CREATE + SET_INFO + CLOSE in one round trip.
     /// CREATE + SET_INFO [+ QUERY_INFO(FileAllInformation)] + CLOSE in one round trip; with
     /// `query`, returns the attributes after the change.
     async fn set_info_path(
@@ -566,6 +565,7 @@ impl Client {
             .await
     }
 
+    /// [`Client::set_info_path`] with the attributes after the change.
     async fn set_info_path_stat(
         &self,
         op: &'static str,
