@@ -614,6 +614,9 @@ impl DirCache {
     pub fn rename(&mut self, from_dir: &str, from_name: &str, to_dir: &str, to_name: &str) {
         let moved = self.remove(from_dir, from_name);
         self.remove(to_dir, to_name);
+        // A file has no listings below it, and can only replace a file: no need to search
+        // every cached directory (renames of files are common: editors, rsync).
+        let file = moved.as_ref().is_some_and(|e| !e.attrs.get().is_dir());
         match moved {
             Some(e) => {
                 let stale = e.attrs.stale;
@@ -625,8 +628,10 @@ impl DirCache {
             // Attributes unknown: the target listing cannot be completed.
             None => self.drop_dir(to_dir),
         }
-        self.remove_tree(&join(from_dir, from_name));
-        self.remove_tree(&join(to_dir, to_name));
+        if !file {
+            self.remove_tree(&join(from_dir, from_name));
+            self.remove_tree(&join(to_dir, to_name));
+        }
     }
 }
 
@@ -822,6 +827,10 @@ mod tests {
         assert_eq!(c.lookup("d", "sub"), Lookup::Absent);
         // Moved into an uncached directory: nothing to update there.
         assert_eq!(c.lookup("", "moved"), Lookup::Uncached);
+        // Something not in any cached listing may be a directory: the listings below it go.
+        assert!(fill(&mut c, "x/unknown/below", &["z"]));
+        c.rename("x", "unknown", "", "elsewhere");
+        assert_eq!(c.lookup("x/unknown/below", "z"), Lookup::Uncached);
         let total: usize = c.listed("d").unwrap();
         assert_eq!(c.len(), total);
     }
