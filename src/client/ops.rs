@@ -604,6 +604,60 @@ impl Client {
         }
     }
 
+    /// WRITE `payload` at `offset` through `write_id`, then set times and attributes through
+    /// `set_id` and query them, in one related compound, which the server runs in order (so
+    /// the write cannot change the times after they are set). Returns the write's outcome and
+    /// the attributes after; an error of the whole exchange (the connection) is the outer one.
+    pub async fn write_then_set_basic(
+        &self,
+        write_id: FileId,
+        offset: u64,
+        payload: PayloadBuf,
+        set_id: FileId,
+        basic: &FileBasicInformation,
+    ) -> Result<(Result<()>, Result<FileAttrs>)> {
+        let len = payload.data().len();
+        let mut body = Vec::with_capacity(64);
+        WriteRequest::encode_fixed_part(offset, write_id, 0, len as u32, &mut body);
+        let write = Outgoing {
+            command: Command::Write,
+            tree_id: self.inner.tree_id,
+            related: false,
+            body,
+            data: &[],
+            in_place: Some(payload),
+            payload: len,
+        };
+        let mut buf = Vec::new();
+        basic.encode(&mut buf);
+        let set = set_file_info_request(FILE_BASIC_INFORMATION, set_id, buf);
+        let parts = vec![
+            write,
+            self.part(&set, true, 0),
+            self.part(&query_all_request(set_id), true, 0),
+        ];
+        let r = self.compound(parts).await?;
+        let wrote = check(&r[0], "write", "").and_then(|()| {
+            let w: WriteResponse = decode(&r[0])?;
+            if (w.count as usize) < len {
+                return Err(ClientError::Status {
+                    op: "write",
+                    path: String::new(),
+                    status: NtStatus::DISK_FULL,
+                });
+            }
+            Ok(())
+        });
+        let attrs = match check(&r[1], "set attributes", "") {
+            Err(e) => Err(e),
+            Ok(()) => match all_attrs(&r[2], "set attributes", "") {
+                Ok(a) => Ok(a),
+                Err(_) => self.stat_handle(set_id).await,
+            },
+        };
+        Ok((wrote, attrs))
+    }
+
     /// Set times and attributes through an open handle; returns the attributes after.
     pub async fn set_basic_handle(
         &self,

@@ -185,6 +185,13 @@ impl Shared {
     }
 
     pub(super) async fn do_setattr(&self, ino: u64, a: SetAttr) -> Result<FileAttrs, Errno> {
+        // A change must come after the writes before it. Times alone (what tar, cp -a and
+        // rsync set after writing a file) may instead carry the last queued write in their
+        // own round trip, below.
+        let times_only = a.size.is_none() && (a.atime.is_some() || a.mtime.is_some());
+        if !times_only {
+            self.io.settle(ino).await;
+        }
         let c = &self.cfg.attr;
         if a.uid.is_some_and(|u| u != c.uid) || a.gid.is_some_and(|g| g != c.gid) {
             return Err(Errno::EPERM);
@@ -263,11 +270,38 @@ impl Shared {
             }
         }
         if basic.last_access_time != 0 || basic.last_write_time != 0 || basic.file_attributes != 0 {
-            let r = match handle {
-                Some(h) => self.client.set_basic_handle(h.file_id, &basic).await,
-                None => self.client.set_basic(&path, &basic).await,
+            let queued = match (times_only, handle) {
+                (true, Some(_)) => self.io.settle_or_take(ino, self.client.max_write()).await,
+                (true, None) => {
+                    self.io.settle(ino).await;
+                    None
+                }
+                (false, _) => None,
+            };
+            let r = match (handle, queued) {
+                (Some(h), Some(mut w)) => {
+                    let payload = w.payload();
+                    let sent = self
+                        .client
+                        .write_then_set_basic(w.file_id(), w.offset(), payload, h.file_id, &basic)
+                        .await;
+                    match sent {
+                        Ok((wrote, attrs)) => {
+                            w.done(wrote.map_err(|e| errno(&e)));
+                            attrs
+                        }
+                        Err(e) => {
+                            w.done(Err(errno(&e)));
+                            Err(e)
+                        }
+                    }
+                }
+                (Some(h), None) => self.client.set_basic_handle(h.file_id, &basic).await,
+                (None, _) => self.client.set_basic(&path, &basic).await,
             };
             after = Some(r.map_err(|e| failed(&e))?);
+        } else if times_only {
+            self.io.settle(ino).await;
         }
         if let Some(fresh) = after {
             // Unless a change notification came in meanwhile: these may predate it, and what

@@ -405,6 +405,34 @@ impl FileIo {
         }
     }
 
+    /// Before a change that must come after the inode's writes (setting its times): when all
+    /// that is not yet on the server is one gathered run, and nothing is in flight, take the run
+    /// so the caller sends it in the same round trip as the change (a related compound runs in
+    /// order); until the returned write is done, its range counts as in flight. Otherwise wait
+    /// as [`settle`](Self::settle) does and return None.
+    /// A run longer than `max_len` (what one request may carry) is not taken.
+    pub async fn settle_or_take(&self, ino: u64, max_len: u32) -> Option<TakenWrite> {
+        let io = self.existing(ino)?;
+        {
+            let mut st = lock(&io.state);
+            let fits = |g: &Gathered| g.len() > 0 && g.len() <= max_len as usize;
+            if st.writes.is_empty() && st.gathered.as_ref().is_some_and(fits) {
+                if let Some(g) = st.gathered.take() {
+                    let range = g.range();
+                    st.writes.push(range);
+                    return Some(TakenWrite {
+                        io: io.clone(),
+                        range,
+                        gathered: Some(g),
+                        failure: Some(Errno::EIO),
+                    });
+                }
+            }
+        }
+        self.settle(ino).await;
+        None
+    }
+
     fn send_gathered(&self, io: &Arc<InodeIo>) {
         let mut st = lock(&io.state);
         if let Some(g) = st.gathered.take() {
@@ -605,6 +633,61 @@ impl FileIo {
             }
         }
         Ok(ReadOut::Owned(out))
+    }
+}
+
+/// A gathered run taken by [`FileIo::settle_or_take`] to be sent by the caller: its range
+/// stays in flight until it is [`done`](Self::done) (or dropped, which counts as a failure).
+pub struct TakenWrite {
+    io: Arc<InodeIo>,
+    range: (u64, u64),
+    gathered: Option<Gathered>,
+    failure: Option<Errno>,
+}
+
+impl TakenWrite {
+    pub fn file_id(&self) -> FileId {
+        self.gathered.as_ref().expect("not yet sent").file_id
+    }
+
+    pub fn offset(&self) -> u64 {
+        self.range.0
+    }
+
+    /// The data, with room in front for sealing it in place.
+    pub fn payload(&mut self) -> PayloadBuf {
+        let g = self.gathered.as_mut().expect("payload taken once");
+        PayloadBuf {
+            buf: std::mem::take(&mut g.buf),
+            headroom: HEADROOM,
+        }
+    }
+
+    /// The write reached the server, or failed: a failure is reported by the next flush,
+    /// fsync or close of the inode, as for any write-behind.
+    pub fn done(mut self, r: Result<(), Errno>) {
+        self.failure = r.err();
+    }
+}
+
+impl Drop for TakenWrite {
+    fn drop(&mut self) {
+        // The budget permits go with the run.
+        self.gathered.take();
+        let mut st = lock(&self.io.state);
+        if let Some(i) = st.writes.iter().position(|w| *w == self.range) {
+            st.writes.swap_remove(i);
+        }
+        if let Some(e) = self.failure {
+            log::warn!(
+                "write-behind of {} bytes at {} failed: {e:?}",
+                self.range.1 - self.range.0,
+                self.range.0
+            );
+            st.error.get_or_insert(e);
+        }
+        drop(st);
+        self.io.changed.notify_waiters();
     }
 }
 

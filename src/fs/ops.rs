@@ -236,8 +236,6 @@ impl Filesystem for Smb3Fs {
                 .filter(|f| self.s.file_handle(*f, req).is_ok()),
         };
         self.spawn(|s| async move {
-            // A truncate or time change must come after the writes before it.
-            s.io.settle(ino).await;
             match s.do_setattr(ino, req).await {
                 Ok(a) => reply.attr(&s.ttl(&a), &s.file_attr(ino, &a)),
                 Err(e) => reply.error(e),
