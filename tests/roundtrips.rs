@@ -223,4 +223,14 @@ fn times_set_after_writing_travel_with_the_write() {
     drop(file);
     assert_eq!(fs::read(local.join("f")).unwrap(), b"hello, server!");
     assert_eq!(fs::read(&f).unwrap(), b"hello, server!");
+
+    // Written through one descriptor, times set through another: both land, in order.
+    let g = dir.join("g");
+    let mut writer = fs::File::create(&g).unwrap();
+    let other = fs::File::options().write(true).open(&g).unwrap();
+    writer.write_all(b"two descriptors").unwrap();
+    other.set_modified(mtime).unwrap();
+    drop((writer, other));
+    assert_eq!(fs::read(local.join("g")).unwrap(), b"two descriptors");
+    assert_eq!(fs::metadata(local.join("g")).unwrap().mtime(), 1_200_000_000);
 }

@@ -604,7 +604,7 @@ impl Client {
         }
     }
 
-    /// WRITE `payload` at `offset` through `write_id`, then set times and attributes through
+    /// WRITE `data` at `offset` through `write_id`, then set times and attributes through
     /// `set_id` and query them, in one related compound, which the server runs in order (so
     /// the write cannot change the times after they are set). Returns the write's outcome and
     /// the attributes after; an error of the whole exchange (the connection) is the outer one.
@@ -612,20 +612,21 @@ impl Client {
         &self,
         write_id: FileId,
         offset: u64,
-        payload: PayloadBuf,
+        data: &[u8],
         set_id: FileId,
         basic: &FileBasicInformation,
     ) -> Result<(Result<()>, Result<FileAttrs>)> {
-        let len = payload.data().len();
+        let len = data.len();
         let mut body = Vec::with_capacity(64);
         WriteRequest::encode_fixed_part(offset, write_id, 0, len as u32, &mut body);
+        // A compound's frame is built anew anyway; the caller keeps the data for a retry.
         let write = Outgoing {
             command: Command::Write,
             tree_id: self.inner.tree_id,
             related: false,
             body,
-            data: &[],
-            in_place: Some(payload),
+            data,
+            in_place: None,
             payload: len,
         };
         let mut buf = Vec::new();

@@ -28,6 +28,10 @@ pub(super) struct SetAttr {
     pub fh: Option<u64>,
 }
 
+/// Largest queued write that a change of times carries in its compound: enough for the small
+/// files where the round trip saved matters, within the credits of any server.
+const CARRY_MAX: usize = 1024 * 1024;
+
 impl Shared {
     /// The open file `fh`, if the caller is the user who opened it (else EBADF).
     pub(super) fn file_handle(&self, fh: u64, req: &Request) -> Result<Handle, Errno> {
@@ -271,7 +275,10 @@ impl Shared {
         }
         if basic.last_access_time != 0 || basic.last_write_time != 0 || basic.file_attributes != 0 {
             let queued = match (times_only, handle) {
-                (true, Some(_)) => self.io.settle_or_take(ino, self.client.max_write()).await,
+                (true, Some(h)) => {
+                    let max = (self.client.max_write() as usize).min(CARRY_MAX);
+                    self.io.settle_or_take(ino, h.file_id, max).await
+                }
                 (true, None) => {
                     self.io.settle(ino).await;
                     None
@@ -280,15 +287,25 @@ impl Shared {
             };
             let r = match (handle, queued) {
                 (Some(h), Some(mut w)) => {
-                    let payload = w.payload();
                     let sent = self
                         .client
-                        .write_then_set_basic(w.file_id(), w.offset(), payload, h.file_id, &basic)
+                        .write_then_set_basic(w.file_id(), w.offset(), w.data(), h.file_id, &basic)
                         .await;
                     match sent {
-                        Ok((wrote, attrs)) => {
-                            w.done(wrote.map_err(|e| errno(&e)));
+                        Ok((Ok(()), attrs)) => {
+                            w.done(Ok(()));
                             attrs
+                        }
+                        // The write failed in the compound (and a server may then fail the
+                        // requests after it with the same status): once more on its own, then
+                        // the times.
+                        Ok((Err(_), _)) => {
+                            let r = self
+                                .client
+                                .write_in_place(w.file_id(), w.offset(), w.payload(), false)
+                                .await;
+                            w.done(r.map(drop).map_err(|e| errno(&e)));
+                            self.client.set_basic_handle(h.file_id, &basic).await
                         }
                         Err(e) => {
                             w.done(Err(errno(&e)));

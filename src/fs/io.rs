@@ -410,12 +410,19 @@ impl FileIo {
     /// so the caller sends it in the same round trip as the change (a related compound runs in
     /// order); until the returned write is done, its range counts as in flight. Otherwise wait
     /// as [`settle`](Self::settle) does and return None.
-    /// A run longer than `max_len` (what one request may carry) is not taken.
-    pub async fn settle_or_take(&self, ino: u64, max_len: u32) -> Option<TakenWrite> {
+    /// Only a run of at most `max_len` bytes written through `file_id` (the handle the change
+    /// goes through: in a related compound the server applies it to the write's handle) is
+    /// taken.
+    pub async fn settle_or_take(
+        &self,
+        ino: u64,
+        file_id: FileId,
+        max_len: usize,
+    ) -> Option<TakenWrite> {
         let io = self.existing(ino)?;
         {
             let mut st = lock(&io.state);
-            let fits = |g: &Gathered| g.len() > 0 && g.len() <= max_len as usize;
+            let fits = |g: &Gathered| g.file_id == file_id && g.len() > 0 && g.len() <= max_len;
             if st.writes.is_empty() && st.gathered.as_ref().is_some_and(fits) {
                 if let Some(g) = st.gathered.take() {
                     let range = g.range();
@@ -652,6 +659,10 @@ impl TakenWrite {
 
     pub fn offset(&self) -> u64 {
         self.range.0
+    }
+
+    pub fn data(&self) -> &[u8] {
+        &self.gathered.as_ref().expect("not yet sent").buf[HEADROOM..]
     }
 
     /// The data, with room in front for sealing it in place.
