@@ -232,5 +232,8 @@ fn times_set_after_writing_travel_with_the_write() {
     other.set_modified(mtime).unwrap();
     drop((writer, other));
     assert_eq!(fs::read(local.join("g")).unwrap(), b"two descriptors");
-    assert_eq!(fs::metadata(local.join("g")).unwrap().mtime(), 1_200_000_000);
+    assert_eq!(
+        fs::metadata(local.join("g")).unwrap().mtime(),
+        1_200_000_000
+    );
 }

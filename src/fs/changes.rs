@@ -221,6 +221,7 @@ impl Shared {
         }
         // Each change is answered with the attributes after it, in the same round trip.
         let epoch = self.watches.epoch();
+        let writes = self.io.writes_accepted(ino);
         let mut after = None;
         if let Some(size) = a.size {
             let r = match handle {
@@ -321,9 +322,10 @@ impl Shared {
             self.io.settle(ino).await;
         }
         if let Some(fresh) = after {
-            // Unless a change notification came in meanwhile: these may predate it, and what
-            // was cached before the change certainly does.
-            if epoch == self.watches.epoch() {
+            // Unless a change notification or a write (mmap writeback holds no lock of ours)
+            // came in meanwhile: these may predate it, and what was cached before the change
+            // certainly does.
+            if epoch == self.watches.epoch() && writes == self.io.writes_accepted(ino) {
                 self.inodes().set_attrs(ino, fresh);
             } else {
                 self.inodes().invalidate(ino);

@@ -138,6 +138,9 @@ struct InodeState {
     /// sequential run that ends there.
     write_end: u64,
     write_dropped: DropBehind,
+    /// Writes accepted so far, to tell whether one came in during a request whose answer
+    /// carries the file's size.
+    accepted: u64,
 }
 
 #[derive(Default)]
@@ -240,6 +243,7 @@ impl FileIo {
             return false;
         }
         let accepted = self.gather(&io, &mut st, file_id, offset, data, &mut Some(permit));
+        st.accepted += accepted as u64;
         let behind = (accepted && page_cached)
             .then(|| self.wrote_sequentially(&mut st, offset, data.len()))
             .flatten();
@@ -297,6 +301,7 @@ impl FileIo {
                     return Err(e);
                 }
                 if self.gather(&io, &mut st, file_id, offset, &data, &mut permit) {
+                    st.accepted += 1;
                     let behind = page_cached
                         .then(|| self.wrote_sequentially(&mut st, offset, data.len()))
                         .flatten();
@@ -393,8 +398,16 @@ impl FileIo {
     /// Note a write-through write (done synchronously by the caller): read-ahead is stale.
     pub fn wrote(&self, ino: u64) {
         if let Some(io) = self.existing(ino) {
-            lock(&io.state).readahead.clear();
+            let mut st = lock(&io.state);
+            st.readahead.clear();
+            st.accepted += 1;
         }
+    }
+
+    /// How many writes of `ino` have been accepted (a count that only grows while the inode
+    /// has write state; compare two readings for equality only).
+    pub fn writes_accepted(&self, ino: u64) -> u64 {
+        self.existing(ino).map_or(0, |io| lock(&io.state).accepted)
     }
 
     /// Wait until no write of `ino` is in flight (the data is on the server).
