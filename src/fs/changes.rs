@@ -12,9 +12,10 @@ use futures::future::join_all;
 use super::errno::errno;
 use super::handles::{owned_by, DirSnapshotEntry, Handle};
 use super::inode::NodeInfo;
+use super::io::TakenWrite;
 use super::{names, Shared};
 use crate::client::FileAttrs;
-use crate::proto::create::{FILE_ATTRIBUTE_NORMAL, FILE_ATTRIBUTE_READONLY};
+use crate::proto::create::{FileId, FILE_ATTRIBUTE_NORMAL, FILE_ATTRIBUTE_READONLY};
 use crate::proto::info::FileBasicInformation;
 
 /// The parts of a setattr request we act on.
@@ -188,6 +189,39 @@ impl Shared {
         Ok(())
     }
 
+    /// Send the queued write `w` and then set `basic` through `set_id`, in one round trip.
+    async fn set_basic_with_write(
+        &self,
+        mut w: TakenWrite,
+        set_id: FileId,
+        basic: &FileBasicInformation,
+    ) -> crate::client::Result<FileAttrs> {
+        let sent = self
+            .client
+            .write_then_set_basic(w.file_id(), w.offset(), w.data(), set_id, basic)
+            .await;
+        match sent {
+            Ok((Ok(()), attrs)) => {
+                w.done(Ok(()));
+                attrs
+            }
+            // The write failed in the compound (and a server may then fail the requests after
+            // it with the same status): once more on its own, then the times.
+            Ok((Err(_), _)) => {
+                let r = self
+                    .client
+                    .write_in_place(w.file_id(), w.offset(), w.payload(), false)
+                    .await;
+                w.done(r.map(drop).map_err(|e| errno(&e)));
+                self.client.set_basic_handle(set_id, basic).await
+            }
+            Err(e) => {
+                w.done(Err(errno(&e)));
+                Err(e)
+            }
+        }
+    }
+
     pub(super) async fn do_setattr(&self, ino: u64, a: SetAttr) -> Result<FileAttrs, Errno> {
         // A change must come after the writes before it. Times alone (what tar, cp -a and
         // rsync set after writing a file) may instead carry the last queued write in their
@@ -287,33 +321,7 @@ impl Shared {
                 (false, _) => None,
             };
             let r = match (handle, queued) {
-                (Some(h), Some(mut w)) => {
-                    let sent = self
-                        .client
-                        .write_then_set_basic(w.file_id(), w.offset(), w.data(), h.file_id, &basic)
-                        .await;
-                    match sent {
-                        Ok((Ok(()), attrs)) => {
-                            w.done(Ok(()));
-                            attrs
-                        }
-                        // The write failed in the compound (and a server may then fail the
-                        // requests after it with the same status): once more on its own, then
-                        // the times.
-                        Ok((Err(_), _)) => {
-                            let r = self
-                                .client
-                                .write_in_place(w.file_id(), w.offset(), w.payload(), false)
-                                .await;
-                            w.done(r.map(drop).map_err(|e| errno(&e)));
-                            self.client.set_basic_handle(h.file_id, &basic).await
-                        }
-                        Err(e) => {
-                            w.done(Err(errno(&e)));
-                            Err(e)
-                        }
-                    }
-                }
+                (Some(h), Some(w)) => self.set_basic_with_write(w, h.file_id, &basic).await,
                 (Some(h), None) => self.client.set_basic_handle(h.file_id, &basic).await,
                 (None, _) => self.client.set_basic(&path, &basic).await,
             };
