@@ -293,6 +293,20 @@ fn all_attrs(resp: &Response, op: &'static str, path: &str) -> Result<FileAttrs>
     Ok(FileAttrs::from_all(&FileAllInformation::decode(&q.buffer)?))
 }
 
+/// The count of a WRITE response for `len` bytes; a short write is a full disk.
+fn written(resp: &Response, len: usize) -> Result<u32> {
+    check(resp, "write", "")?;
+    let w: WriteResponse = decode(resp)?;
+    if (w.count as usize) < len {
+        return Err(ClientError::Status {
+            op: "write",
+            path: String::new(),
+            status: NtStatus::DISK_FULL,
+        });
+    }
+    Ok(w.count)
+}
+
 fn check(resp: &Response, op: &'static str, path: &str) -> Result<()> {
     let status = resp.status();
     if status.is_success() {
@@ -468,9 +482,9 @@ impl Client {
         Ok(self.create_query("mkdir", path, &o, true).await?.1)
     }
 
-    /// CREATE + SET_INFO [+ QUERY_INFO(FileAllInformation)] + CLOSE in one round trip; with
-    /// `query`, returns the attributes after the change.
-    async fn set_info_path(
+    /// CREATE + SET_INFO [+ QUERY_INFO(FileAllInformation)] + CLOSE in one round trip; fails
+    /// if the CREATE or the SET_INFO does, and returns the responses.
+    async fn set_info_compound(
         &self,
         op: &'static str,
         path: &str,
@@ -478,7 +492,7 @@ impl Client {
         class: u8,
         buffer: Vec<u8>,
         query: bool,
-    ) -> Result<Option<FileAttrs>> {
+    ) -> Result<Vec<Response>> {
         let set = set_file_info_request(class, RELATED_FILE_ID, buffer);
         let mut parts = vec![
             self.part(&create_request(path, o), false, 0),
@@ -491,14 +505,7 @@ impl Client {
         let r = self.compound(parts).await?;
         check(&r[0], op, path)?;
         check(&r[1], op, path)?;
-        if !query {
-            return Ok(None);
-        }
-        match all_attrs(&r[2], op, path) {
-            Ok(a) => Ok(Some(a)),
-            // The change is made; only its answer is missing.
-            Err(_) => self.stat(path).await.map(Some),
-        }
+        Ok(r)
     }
 
     async fn delete(&self, path: &str, directory: bool) -> Result<()> {
@@ -515,7 +522,7 @@ impl Client {
             delete_pending: true,
         }
         .encode(&mut buf);
-        self.set_info_path(op, path, &o, FILE_DISPOSITION_INFORMATION, buf, false)
+        self.set_info_compound(op, path, &o, FILE_DISPOSITION_INFORMATION, buf, false)
             .await
             .map(drop)
     }
@@ -540,7 +547,7 @@ impl Client {
             file_name: smb_path(to),
         }
         .encode(&mut buf);
-        self.set_info_path("rename", from, &o, FILE_RENAME_INFORMATION, buf, false)
+        self.set_info_compound("rename", from, &o, FILE_RENAME_INFORMATION, buf, false)
             .await
             .map(drop)
     }
@@ -565,7 +572,7 @@ impl Client {
             .await
     }
 
-    /// [`Client::set_info_path`] with the attributes after the change.
+    /// [`Client::set_info_compound`] that returns the attributes after the change.
     async fn set_info_path_stat(
         &self,
         op: &'static str,
@@ -574,9 +581,14 @@ impl Client {
         class: u8,
         buffer: Vec<u8>,
     ) -> Result<FileAttrs> {
-        self.set_info_path(op, path, o, class, buffer, true)
-            .await?
-            .ok_or_else(|| ClientError::Unexpected(format!("no attributes after {op}")))
+        let r = self
+            .set_info_compound(op, path, o, class, buffer, true)
+            .await?;
+        match all_attrs(&r[2], op, path) {
+            Ok(a) => Ok(a),
+            // The change is made; only its answer is missing.
+            Err(_) => self.stat(path).await,
+        }
     }
 
     /// SET_INFO + QUERY_INFO(FileAllInformation) on an open handle in one round trip; returns
@@ -616,19 +628,8 @@ impl Client {
         set_id: FileId,
         basic: &FileBasicInformation,
     ) -> Result<(Result<()>, Result<FileAttrs>)> {
-        let len = data.len();
-        let mut body = Vec::with_capacity(64);
-        WriteRequest::encode_fixed_part(offset, write_id, 0, len as u32, &mut body);
         // A compound's frame is built anew anyway; the caller keeps the data for a retry.
-        let write = Outgoing {
-            command: Command::Write,
-            tree_id: self.inner.tree_id,
-            related: false,
-            body,
-            data,
-            in_place: None,
-            payload: len,
-        };
+        let write = self.write_part(write_id, offset, data, 0);
         let mut buf = Vec::new();
         basic.encode(&mut buf);
         let set = set_file_info_request(FILE_BASIC_INFORMATION, set_id, buf);
@@ -638,17 +639,7 @@ impl Client {
             self.part(&query_all_request(set_id), true, 0),
         ];
         let r = self.compound(parts).await?;
-        let wrote = check(&r[0], "write", "").and_then(|()| {
-            let w: WriteResponse = decode(&r[0])?;
-            if (w.count as usize) < len {
-                return Err(ClientError::Status {
-                    op: "write",
-                    path: String::new(),
-                    status: NtStatus::DISK_FULL,
-                });
-            }
-            Ok(())
-        });
+        let wrote = written(&r[0], data.len()).map(drop);
         let attrs = match check(&r[1], "set attributes", "") {
             Err(e) => Err(e),
             Ok(()) => match all_attrs(&r[2], "set attributes", "") {
@@ -786,16 +777,7 @@ impl Client {
             payload: len,
         };
         let resp = self.inner.conn.call(part, self.inner.session_id).await?;
-        check(&resp, "write", "")?;
-        let w: WriteResponse = decode(&resp)?;
-        if (w.count as usize) < len {
-            return Err(ClientError::Status {
-                op: "write",
-                path: String::new(),
-                status: NtStatus::DISK_FULL,
-            });
-        }
-        Ok(w.count as u64)
+        written(&resp, len).map(u64::from)
     }
 
     async fn write_one(
@@ -805,6 +787,19 @@ impl Client {
         data: &[u8],
         flags: u32,
     ) -> Result<u32> {
+        let part = self.write_part(file_id, offset, data, flags);
+        let resp = self.inner.conn.call(part, self.inner.session_id).await?;
+        written(&resp, data.len())
+    }
+
+    /// A WRITE of `data` (borrowed, copied once into the frame).
+    fn write_part<'a>(
+        &self,
+        file_id: FileId,
+        offset: u64,
+        data: &'a [u8],
+        flags: u32,
+    ) -> Outgoing<'a> {
         let mut body = Vec::with_capacity(64);
         let tail: &[u8] = if data.is_empty() {
             // An empty write still carries one byte of Buffer, not counted in DataLength.
@@ -814,7 +809,7 @@ impl Client {
             WriteRequest::encode_fixed_part(offset, file_id, flags, data.len() as u32, &mut body);
             data
         };
-        let part = Outgoing {
+        Outgoing {
             command: Command::Write,
             tree_id: self.inner.tree_id,
             related: false,
@@ -822,18 +817,7 @@ impl Client {
             data: tail,
             in_place: None,
             payload: data.len(),
-        };
-        let resp = self.inner.conn.call(part, self.inner.session_id).await?;
-        check(&resp, "write", "")?;
-        let w: WriteResponse = decode(&resp)?;
-        if (w.count as usize) < data.len() {
-            return Err(ClientError::Status {
-                op: "write",
-                path: String::new(),
-                status: NtStatus::DISK_FULL,
-            });
         }
-        Ok(w.count)
     }
 
     /// Ask the server to write its cached data for this handle to disk.

@@ -243,7 +243,6 @@ impl FileIo {
             return false;
         }
         let accepted = self.gather(&io, &mut st, file_id, offset, data, &mut Some(permit));
-        st.accepted += accepted as u64;
         let behind = (accepted && page_cached)
             .then(|| self.wrote_sequentially(&mut st, offset, data.len()))
             .flatten();
@@ -301,7 +300,6 @@ impl FileIo {
                     return Err(e);
                 }
                 if self.gather(&io, &mut st, file_id, offset, &data, &mut permit) {
-                    st.accepted += 1;
                     let behind = page_cached
                         .then(|| self.wrote_sequentially(&mut st, offset, data.len()))
                         .flatten();
@@ -340,6 +338,7 @@ impl FileIo {
             {
                 g.buf.extend_from_slice(data);
                 g.permits.extend(permit.take());
+                st.accepted += 1;
                 if g.len() >= GATHER {
                     let g = st.gathered.take().expect("just used");
                     self.dispatch(io, st, g);
@@ -363,6 +362,7 @@ impl FileIo {
             buf,
             permits: permit.take().into_iter().collect(),
         });
+        st.accepted += 1;
         true
     }
 
